@@ -1,0 +1,260 @@
+"""Static check of the launch files, without the `launch` package (the pip environment has none).
+
+For every ``Node(package=..., executable=..., name=..., parameters=[...])`` in ``launch/*.launch.py``:
+
+- ``executable`` is a console script of ``package`` (read from the installed package's entry points);
+- every parameter file it names exists in ``config/``;
+- every key under ``ros__parameters`` of the YAML sections that apply to the node (its name, or ``/**``)
+  is a parameter that the node class declares, with a value of the declared type: the node class is
+  instantiated with rclpy, with the YAML values as overrides, and its declared parameters are read back;
+- every YAML section configures some node of the launch files, so a renamed node cannot leave its
+  parameters silently unused.
+
+Node classes must be cheap to construct (declare parameters, create interfaces; no hardware or file I/O
+in ``__init__``) and accept ``**kwargs`` for ``rclpy.node.Node``.
+
+    check_launch [--launch-dir DIR] [--config-dir DIR]     (exit 1 and one line per problem)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import importlib.metadata
+import inspect
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class NodeSpec:
+    """A Node(...) action as written in a launch file."""
+
+    launch_file: Path
+    line: int
+    package: str | None
+    executable: str | None
+    name: str | None
+    namespace: str | None
+    param_files: list[str] = field(default_factory=list)
+    inline_params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        return f'{self.launch_file.name}:{self.line}'
+
+
+def _literal(node: ast.AST | None) -> Any:
+    if node is None:
+        return None
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return None
+
+
+def _yaml_names(tree: ast.AST) -> list[str]:
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith('.yaml')]
+
+
+def parse_launch_file(path: Path) -> list[NodeSpec]:
+    """Every Node(...) call in a launch file, with literal arguments resolved (variables followed once)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    assignments: dict[str, ast.AST] = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Assign):
+            for target in n.targets:
+                if isinstance(target, ast.Name):
+                    assignments[target.id] = n.value
+    specs = []
+    for n in ast.walk(tree):
+        if not isinstance(n, ast.Call):
+            continue
+        func = n.func
+        fname = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if fname != 'Node':
+            continue
+        kw = {k.arg: k.value for k in n.keywords if k.arg}
+        spec = NodeSpec(
+            path,
+            n.lineno,
+            _literal(kw.get('package')),
+            _literal(kw.get('executable')),
+            _literal(kw.get('name')),
+            _literal(kw.get('namespace')),
+        )
+        params = kw.get('parameters')
+        if isinstance(params, ast.Name):
+            params = assignments.get(params.id, params)
+        for element in params.elts if isinstance(params, (ast.List, ast.Tuple)) else []:
+            if isinstance(element, ast.Name):
+                element = assignments.get(element.id, element)
+            if isinstance(element, ast.Dict):
+                spec.inline_params.update(_literal(element) or {})
+            else:
+                spec.param_files += _yaml_names(element)
+        specs.append(spec)
+    return specs
+
+
+def _flatten(d: dict[str, Any], prefix: str = '') -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f'{prefix}{k}.'))
+        else:
+            out[f'{prefix}{k}'] = v
+    return out
+
+
+def _section_applies(key: str, name: str, namespace: str | None) -> bool:
+    key = key.strip()
+    if key in ('/**', '**'):
+        return True
+    full = '/' + '/'.join(p for p in [(namespace or '').strip('/'), name] if p)
+    return key.lstrip('/') in (name, full.lstrip('/')) or key in (f'/**/{name}',)
+
+
+def node_class(package: str, executable: str) -> type:
+    """The rclpy Node subclass behind a console script (the one defined in its entry point's module)."""
+    from rclpy.node import Node
+
+    scripts = {ep.name: ep for ep in importlib.metadata.distribution(package).entry_points if ep.group == 'console_scripts'}
+    module = importlib.import_module(scripts[executable].module)
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Node) and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise LookupError(f'{scripts[executable].module} defines {len(classes)} rclpy Node classes; the check needs exactly one')
+    return classes[0]
+
+
+def declared_parameters(cls: type, overrides: dict[str, Any]) -> tuple[set[str], str]:
+    """Instantiate ``cls`` with ``overrides``; return its declared parameter names and its default node name."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.parameter import Parameter
+
+    context = Context()
+    rclpy.init(context=context, args=[])
+    try:
+        node = cls(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
+        try:
+            return set(node._parameters), node.get_name()
+        finally:
+            node.destroy_node()
+    finally:
+        rclpy.shutdown(context=context)
+
+
+def check(launch_dir: Path, config_dir: Path) -> list[str]:
+    """All problems found, one sentence each naming the file and what to change."""
+    problems: list[str] = []
+    launch_files = sorted(launch_dir.glob('*.launch.py'))
+    if not launch_files:
+        return [f'no *.launch.py files in {launch_dir}']
+    sections_used: dict[str, set[str]] = {}
+    for lf in launch_files:
+        try:
+            specs = parse_launch_file(lf)
+        except SyntaxError as e:
+            problems.append(f'{lf.name}: does not parse: {e}')
+            continue
+        problems += _check_includes(lf, launch_dir)
+        for spec in specs:
+            problems += _check_node(spec, config_dir, sections_used)
+    for yaml_name, used in sorted(sections_used.items()):
+        data = yaml.safe_load((config_dir / yaml_name).read_text()) or {}
+        for key in data:
+            if key not in used:
+                problems.append(f'{yaml_name}: section {key!r} configures no node in the launch files (renamed node?)')
+    return problems
+
+
+def _check_includes(lf: Path, launch_dir: Path) -> list[str]:
+    names = [
+        n.value
+        for n in ast.walk(ast.parse(lf.read_text()))
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith('.launch.py')
+    ]
+    return [f'{lf.name}: includes {n}, which is not in {launch_dir}' for n in names if not (launch_dir / n).exists()]
+
+
+def _check_node(spec: NodeSpec, config_dir: Path, sections_used: dict[str, set[str]]) -> list[str]:
+    if not spec.package or not spec.executable:
+        return [f'{spec.where}: Node(package=, executable=) must be string literals for the check to follow them']
+    try:
+        dist = importlib.metadata.distribution(spec.package)
+    except importlib.metadata.PackageNotFoundError:
+        return [f'{spec.where}: package {spec.package!r} is not installed (not a workspace package, or not built)']
+    scripts = sorted(ep.name for ep in dist.entry_points if ep.group == 'console_scripts')
+    if spec.executable not in scripts:
+        return [f'{spec.where}: {spec.package} has no executable {spec.executable!r}; its console scripts: {", ".join(scripts) or "none"}']
+    problems = []
+    try:
+        cls = node_class(spec.package, spec.executable)
+        _, default_name = declared_parameters(cls, {})
+    except Exception as e:  # noqa: BLE001 - any failure to build the node is a finding to report
+        return [f'{spec.where}: cannot instantiate the node class of {spec.package}/{spec.executable}: {e}']
+    name = spec.name or default_name
+    values: dict[str, tuple[str, Any]] = {k: ('inline parameters', v) for k, v in _flatten(spec.inline_params).items()}
+    for yaml_name in spec.param_files:
+        path = config_dir / yaml_name
+        if not path.exists():
+            problems.append(f'{spec.where}: parameter file {yaml_name} does not exist in {config_dir}')
+            continue
+        data = yaml.safe_load(path.read_text()) or {}
+        used = sections_used.setdefault(yaml_name, set())
+        for key, section in data.items():
+            if not _section_applies(str(key), name, spec.namespace):
+                continue
+            used.add(key)
+            params = (section or {}).get('ros__parameters')
+            if not isinstance(params, dict):
+                problems.append(f'{yaml_name}: section {key!r} has no ros__parameters mapping')
+                continue
+            for k, v in _flatten(params).items():
+                values[k] = (f'{yaml_name} [{key}]', v)
+    try:
+        declared, _ = declared_parameters(cls, {k: v for k, (_, v) in values.items()})
+    except Exception as e:  # noqa: BLE001
+        return problems + [f'{spec.where}: node {name} rejects its parameters: {type(e).__name__}: {e}']
+    for k, (source, _) in sorted(values.items()):
+        if k not in declared and k != 'use_sim_time':
+            problems.append(
+                f'{source}: {k!r} is not a parameter of {spec.package}/{spec.executable} (node {name}); '
+                f'declared: {", ".join(sorted(declared - {"use_sim_time"}))}'
+            )
+    return problems
+
+
+def _default_dirs() -> tuple[Path, Path]:
+    try:
+        from ament_index_python.packages import get_package_share_directory
+
+        share = Path(get_package_share_directory('robolearn_bringup'))
+        return share / 'launch', share / 'config'
+    except Exception:  # noqa: BLE001 - fall back to the source tree
+        root = Path(__file__).resolve().parents[3]
+        return root / 'launch', root / 'config'
+
+
+def main(argv: list[str] | None = None) -> int:
+    launch_default, config_default = _default_dirs()
+    parser = argparse.ArgumentParser(prog='check_launch', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--launch-dir', type=Path, default=launch_default, help='default: %(default)s')
+    parser.add_argument('--config-dir', type=Path, default=config_default, help='default: %(default)s')
+    args = parser.parse_args(argv)
+    problems = check(args.launch_dir, args.config_dir)
+    for p in problems:
+        print(f'check_launch: {p}', file=sys.stderr)
+    n = len(list(args.launch_dir.glob('*.launch.py')))
+    print(f'check_launch: {n} launch files, {len(problems)} problems')
+    return 1 if problems else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

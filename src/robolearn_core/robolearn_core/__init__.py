@@ -1,0 +1,1 @@
+"""Plain-Python core of robolearn: Feetech protocol and bus, calibration and units, the simulated bus, the LeRobot v3 dataset reader/writer, policies, action-queue math, safety filter and trainer. No ROS imports."""

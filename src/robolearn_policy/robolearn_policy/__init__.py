@@ -1,0 +1,1 @@
+"""policy_node: observations -> action chunks (trajectory_msgs/JointTrajectory)."""

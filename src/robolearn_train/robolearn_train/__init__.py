@@ -1,0 +1,1 @@
+"""Console scripts to train and evaluate policies (fit, evaluate) and to inspect datasets."""

@@ -1,0 +1,23 @@
+from setuptools import find_packages, setup
+
+PACKAGE = 'robolearn_train'
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/robolearn_train']),
+        ('share/robolearn_train', ['package.xml']),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='robolearn maintainers',
+    maintainer_email='maintainers@robolearn.org',
+    description='Console scripts to train and evaluate policies (fit, evaluate) and to inspect datasets.',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+        ],
+    },
+)

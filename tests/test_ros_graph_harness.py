@@ -1,0 +1,75 @@
+"""The harness itself: a node that ignores SIGINT or leaves a child behind fails its test."""
+
+import os
+import textwrap
+
+import pytest
+
+from tests.harness.ros_graph import REPO
+
+pytest_plugins = ['pytester']
+
+
+def _run_inner(pytester, body: str):
+    pytester.makepyfile(test_inner=textwrap.dedent(body))
+    return pytester.runpytest_subprocess('-p', 'tests.harness.ros_graph', '-p', 'no:cacheprovider', '-q')
+
+
+@pytest.fixture
+def inner_env(pytester, monkeypatch):
+    monkeypatch.setenv('PYTHONPATH', f"{REPO}:{os.environ.get('PYTHONPATH', '')}")
+    return pytester
+
+
+def test_clean_node_passes(inner_env):
+    result = _run_inner(inner_env, '''
+        def test_ok(ros_graph):
+            p = ros_graph.start('robolearn_camera', 'camera_node', name='cam')
+            ros_graph.wait_for_topic('/cameras/front/image_raw')
+    ''')
+    result.assert_outcomes(passed=1)
+
+
+def test_node_ignoring_sigint_fails_the_test(inner_env):
+    result = _run_inner(inner_env, '''
+        import sys
+        def test_stuck(ros_graph):
+            ros_graph.stop_timeout = 1.0
+            p = ros_graph.start_command([sys.executable, '-c',
+                'import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print("up", flush=True); time.sleep(60)'],
+                label='stubborn')
+            p.wait_for_output('up')
+    ''')
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(['*stubborn did not exit within 1.0 s of SIGINT*'])
+
+
+def test_leftover_child_fails_the_test(inner_env):
+    result = _run_inner(inner_env, '''
+        import sys
+        def test_leaky(ros_graph):
+            p = ros_graph.start_command(['bash', '-c', 'sleep 60 & echo up; trap "exit 0" INT; while true; do sleep 0.1; done'],
+                label='leaky')
+            p.wait_for_output('up')
+    ''')
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(['*leaky left processes behind*'])
+
+
+def test_each_test_has_its_own_domain(inner_env):
+    result = _run_inner(inner_env, '''
+        import os
+        seen = []
+        def test_a(ros_graph):
+            seen.append(ros_graph.domain_id)
+            assert ros_graph.env['ROS_DOMAIN_ID'] == str(ros_graph.domain_id)
+        def test_b(ros_graph):
+            # the lock of test_a was released, but test_b still gets a valid, exclusive id
+            from tests.harness.ros_graph import DomainLease
+            other = DomainLease()
+            try:
+                assert other.domain_id != ros_graph.domain_id
+            finally:
+                other.release()
+    ''')
+    result.assert_outcomes(passed=2)
