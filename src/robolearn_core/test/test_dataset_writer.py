@@ -179,16 +179,11 @@ def test_bad_frames_and_unwritable_directory(tmp_path):
         w.add_frame({**frame, 'observation.images.front': np.zeros((48, 64, 3), np.uint8)})
     w.discard_episode()
     assert not (tmp_path / 'x' / 'meta').exists()  # nothing committed
-    locked = tmp_path / 'locked'
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        if os.access(locked, os.W_OK):
-            pytest.skip('running as a user that can write anywhere')
-        with pytest.raises(DatasetError, match='cannot write to the dataset directory'):
-            DatasetWriter(locked / 'ds', 30, fixture_features())
-    finally:
-        locked.chmod(0o700)
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('not a directory')
+    with pytest.raises(DatasetError, match='cannot write to the dataset directory .*a_file/ds'):
+        DatasetWriter(blocker / 'ds', 30, fixture_features())
+    assert blocker.read_text() == 'not a directory'
 
 
 RECORD_UNTIL_KILLED = """
