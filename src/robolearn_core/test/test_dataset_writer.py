@@ -16,6 +16,7 @@ import pytest
 
 from robolearn_core.dataset import commit, layout
 from robolearn_core.dataset.reader import DatasetError, DatasetReader
+from robolearn_core.dataset.validate import validate
 from robolearn_core.dataset.writer import DatasetWriter
 
 from .test_dataset_reader_fixture import EPISODES, FIXTURE, PIXEL_TOL, check_front, expected_front, expected_state
@@ -114,6 +115,11 @@ def test_layout_columns_metadata_and_stats_structure_match_lerobot(written):
             assert keys[:6] == [True, False] * 3
 
 
+def test_written_dataset_validates(written):
+    rep = validate(written)
+    assert rep.ok and not rep.notes, rep.problems + rep.notes
+
+
 def test_reads_back_frame_for_frame(written):
     r = DatasetReader(written, cache_decoded=True)
     assert len(r) == 210 and r.num_episodes == 4
@@ -146,6 +152,7 @@ def test_h264_option_and_file_rollover(tmp_path):
     assert [e['videos/observation.images.front/from_timestamp'] for e in r.episodes] == [0.0, 0.0, 0.0]
     np.testing.assert_allclose(r[60 + 44]['observation.images.wrist'] * 255, (4 * 44) % 256, atol=PIXEL_TOL)
     check_front(r[105 + 70]['observation.images.front'], 2, 70)
+    assert validate(root).ok, validate(root).problems
 
 
 def test_resume_appends_and_checks_compatibility(tmp_path):
@@ -190,6 +197,7 @@ RECORD_UNTIL_KILLED = """
 import sys, time
 import numpy as np
 from robolearn_core.dataset import layout
+from robolearn_core.dataset.validate import validate
 from robolearn_core.dataset.writer import DatasetWriter
 names = [f'j{i}.pos' for i in range(6)]
 features = {'observation.state': layout.vector_feature(names), 'action': layout.vector_feature(names),
@@ -231,6 +239,7 @@ def test_kill_9_mid_episode_loses_only_that_episode(tmp_path):
                      'observation.images.wrist': np.zeros((72, 96, 3), np.uint8)})
     w.save_episode()
     assert len(DatasetReader(root)) == 65
+    assert validate(root).ok, validate(root).problems
 
 
 def test_interrupted_commit_is_rolled_forward(tmp_path, monkeypatch):
