@@ -467,6 +467,10 @@ class DatasetWriter:
         commit.commit(self.root, renames)
         for encoded in ep.encoded.values():
             encoded.path.unlink(missing_ok=True)  # appended by copy; the staged original is no longer needed
+        try:
+            stage.rmdir()  # empty between episodes: the dataset folder holds only LeRobot's files
+        except OSError:
+            pass
 
         # the dataset on disk now has the episode: move the in-memory state along
         self.info, self.tasks, self.global_stats = info, tasks, global_stats
