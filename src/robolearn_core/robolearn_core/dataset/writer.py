@@ -122,7 +122,7 @@ class DatasetWriter:
     ) -> None:
         self.root = Path(root)
         self.video_codec, self.crf, self.preset, self.encoder_threads = video_codec, crf, preset, encoder_threads
-        self._check_writable()
+        self.check_writable(self.root)
         self.recovered_commit = commit.recover(self.root)
         info_path = self.root / layout.INFO_PATH
         if info_path.is_file():
@@ -142,15 +142,18 @@ class DatasetWriter:
         self._episode: _Episode | None = None
 
     # -- opening ---------------------------------------------------------------------------------------------
-    def _check_writable(self) -> None:
+    @staticmethod
+    def check_writable(root: Path) -> None:
+        """Create ``root`` if needed and prove a file can be written there; DatasetError names the fix."""
+        root = Path(root)
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / '.robolearn_write_probe'
+            root.mkdir(parents=True, exist_ok=True)
+            probe = root / '.robolearn_write_probe'
             probe.write_bytes(b'ok')
             probe.unlink()
         except OSError as exc:
             raise DatasetError(
-                f'cannot write to the dataset directory {self.root}: {exc.strerror or exc}; '
+                f'cannot write to the dataset directory {root}: {exc.strerror or exc}; '
                 'choose a writable directory or fix its permissions (nothing was written)'
             ) from exc
 
