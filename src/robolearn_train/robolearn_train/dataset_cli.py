@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--units', choices=['so', 'raw'], default='so',
                    help="'so': radians on the topics -> LeRobot SO units (degrees, gripper 0..100); "
                         "'raw': store the positions as they are (default so)")
+    p.add_argument('--calibration', help="follower calibration JSON (LeRobot layout); needed by --units so")
+    p.add_argument('--action-calibration', help='calibration for the action topic (default: --calibration)')
     p.add_argument('--video-codec', choices=['av1', 'h264'], default='av1', help='video codec (default av1)')
     p.set_defaults(func=cmd_from_bag)
     return parser
