@@ -102,7 +102,7 @@ def main() -> None:
 
             g.node.create_timer(0.01, publish)
             diags = g.subscribe('/diagnostics', DiagnosticArray)
-            g.start('robolearn_teleop', 'recorder_node', name='recorder', params={
+            recorder = g.start('robolearn_teleop', 'recorder_node', name='recorder', params={
                 'root': str(root), 'calibration_file': str(calibration), 'task': 'bench', 'cameras': names,
                 'video_codec': args.codec})
             for _ in range(120):
@@ -129,6 +129,8 @@ def main() -> None:
                 last = [dict((kv.key, kv.value) for kv in s.values) for d in diags for s in d.status
                         if s.name.endswith(f'camera {name}')]
                 camera_dropped += int(last[-1]['dropped_frames']) if last else 0
+            stale = [line for line in recorder.output().splitlines() if 'dropped (' in line]
+            print('recorder progress lines with drops (last 5):', *stale[-5:], sep='\n  ', file=sys.stderr)
         finally:
             problems = g.close()
             lease.release()

@@ -61,7 +61,8 @@ class Graph:
     def start_recorder(self, **params):
         p = {'root': str(self.root), 'calibration_file': str(self.calibration), 'task': 'pick the cube',
              'cameras': list(self.cameras), **params}
-        return self.g.start('robolearn_teleop', 'recorder_node', name='recorder', params=p)
+        return self.g.start('robolearn_teleop', 'recorder_node', name='recorder', params_file='config/recorder.yaml',
+                            params=p)
 
     def call(self, service: str, timeout: float = 30.0) -> Trigger.Response:
         client = self.g.node.create_client(Trigger, f'/recorder/{service}')
