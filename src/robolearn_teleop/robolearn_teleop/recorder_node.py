@@ -12,7 +12,7 @@ Progress goes to the log once a second and to /diagnostics.
 
 from __future__ import annotations
 
-import math
+import threading
 import time
 from pathlib import Path
 
@@ -76,8 +76,15 @@ class RecorderNode(Node):
         self.create_service(Trigger, '~/save_episode', self._srv_save)
         self.create_service(Trigger, '~/discard_episode', self._srv_discard)
         self.create_service(Trigger, '~/stop', self._srv_stop)
-        self.create_timer(1.0 / self.fps, self._tick)
+        self.create_timer(0.1, self._auto_step)
         self.create_timer(1.0, self._progress)
+        # the sampling clock runs on its own thread, so a burst of image callbacks cannot delay a tick;
+        # the lock orders its add_frame against start/save/discard from the service callbacks
+        self._lock = threading.RLock()
+        self._halt = threading.Event()
+        self._sampler_thread: threading.Thread | None = None
+        self._tick_origin = 0.0
+        self._next_tick = 0
 
         self.writer: DatasetWriter | None = None
         self.state_cal: ArmCalibration | None = None
@@ -129,6 +136,13 @@ class RecorderNode(Node):
                                    'an image)')
         if self.num_episodes:
             self.next_auto_start = time.monotonic()
+        self._sampler_thread = threading.Thread(target=self._sampling_loop, name='sampling', daemon=True)
+        self._sampler_thread.start()
+
+    def halt(self) -> None:
+        self._halt.set()
+        if self._sampler_thread is not None:
+            self._sampler_thread.join(timeout=5.0)
 
     def _open_writer(self) -> DatasetWriter:
         features = None
@@ -162,12 +176,33 @@ class RecorderNode(Node):
         self.image_shapes.setdefault(cam, rgb.shape[:2])
         self.sampler.put(f'camera {cam}', time.monotonic(), rgb)
 
-    def _tick(self) -> None:
-        if self.num_episodes:
-            self._auto_step()
-        if self.writer is None or not self.writer.episode_in_progress:
-            return
-        sample = self.sampler.sample(time.monotonic())
+    def _sampling_loop(self) -> None:
+        """Tick k of an episode is at start + k / fps; ticks that pass while the process is starved are dropped."""
+        period = 1.0 / self.fps
+        while not self._halt.is_set():
+            with self._lock:
+                active = self.writer is not None and self.writer.episode_in_progress
+                due = self._tick_origin + self._next_tick * period
+            if not active:
+                self._halt.wait(period / 2)
+                continue
+            now = time.monotonic()
+            if now < due:
+                self._halt.wait(due - now)
+                continue
+            with self._lock:
+                if not (self.writer is not None and self.writer.episode_in_progress):
+                    continue
+                missed = int((now - due) / period)
+                if missed:
+                    self.dropped += missed
+                    self.dropped_total += missed
+                    self.last_stale = f'{missed} tick(s) late: the process was starved of CPU'
+                self._next_tick += missed + 1
+                self._sample_once(now)
+
+    def _sample_once(self, now: float) -> None:
+        sample = self.sampler.sample(now)
         if not sample.complete:
             self.dropped += 1
             self.dropped_total += 1
@@ -203,15 +238,18 @@ class RecorderNode(Node):
         if sorted(self.writer.user_keys) != expected:
             raise RuntimeError(f'the dataset at {self.root} has features {sorted(self.writer.user_keys)}, this recorder '
                                f'records {expected}: set cameras to match, or record into a new root')
-        index = self.writer.start_episode(self.task)
-        self.episode_started = time.monotonic()
-        self.dropped = 0
+        with self._lock:
+            index = self.writer.start_episode(self.task)
+            self.episode_started = self._tick_origin = time.monotonic()
+            self._next_tick = 0
+            self.dropped = 0
         return f'recording episode {index} ({self.task!r})'
 
     def save_episode(self) -> str:
         if self.writer is None or not self.writer.episode_in_progress:
             raise RuntimeError('no episode in progress: call start_episode first')
-        saved = self.writer.save_episode()
+        with self._lock:
+            saved = self.writer.save_episode()
         self.saved_this_run += 1
         self.last_save = (f'saved episode {saved.episode_index}: {saved.length} frames, {self.dropped} dropped, '
                           f'save took {saved.save_seconds:.3f} s, encoder {saved.encode_realtime_factor:.1f}x real time')
@@ -221,12 +259,13 @@ class RecorderNode(Node):
     def discard_episode(self) -> str:
         if self.writer is None or not self.writer.episode_in_progress:
             raise RuntimeError('no episode in progress')
-        self.writer.discard_episode()
+        with self._lock:
+            self.writer.discard_episode()
         return 'discarded the episode in progress'
 
     def _auto_step(self) -> None:
         now = time.monotonic()
-        if self.stopped:
+        if self.stopped or not self.num_episodes:
             return
         if self.writer is not None and self.writer.episode_in_progress:
             if now - self.episode_started >= self.episode_time_s:
@@ -328,6 +367,8 @@ def main(args: list[str] | None = None) -> None:
         print(f'recorder_node: {exc}', flush=True)
         code = 1
     finally:
+        if node is not None:
+            node.halt()
         if node is not None and node.writer is not None:
             if node.writer.episode_in_progress:
                 print(f'recorder_node: discarding unsaved episode {node.writer.num_episodes}', flush=True)

@@ -187,3 +187,14 @@ def test_unwritable_output_directory_is_a_clear_error(ros_graph, tmp_path, calib
     assert rec.wait_exit(30) == 1
     assert 'cannot write to the dataset directory' in rec.output() and str(blocker / 'ds') in rec.output()
     assert blocker.read_text() == 'x'
+
+
+def test_automatic_episodes_then_exit(ros_graph, tmp_path, calibration):
+    g = Graph(ros_graph, tmp_path, calibration, cameras=('front',))
+    rec = g.start_recorder(video_codec='h264', num_episodes=2, episode_time_s=0.6, reset_time_s=0.3)
+    ros_graph.spin_until(lambda: not rec.running(), timeout=60, message='the recorder to finish 2 episodes')
+    assert rec.wait_exit(1) == 0
+    assert 'recorded 2 episodes; stopping' in rec.output()
+    r = DatasetReader(g.root)
+    assert r.num_episodes == 2 and all(15 <= e['length'] <= 22 for e in r.episodes), [e['length'] for e in r.episodes]
+    assert validate(g.root).ok
