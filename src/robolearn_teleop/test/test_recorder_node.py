@@ -109,6 +109,36 @@ def expected_lerobot(radians: np.ndarray) -> np.ndarray:
     return out
 
 
+FIXTURE = (Path(__file__).resolve().parents[3] / '..' / 'shared' / 'fixtures' / 'lerobot_so100_v3').resolve()
+
+
+def assert_lerobot_layout(root: Path) -> None:
+    """Same files, parquet schemas, info.json fields and stats structure as the dataset LeRobot wrote."""
+    if not FIXTURE.is_dir():
+        return
+    import json
+
+    import pyarrow.parquet as pq
+
+    def files(r):
+        return sorted(str(p.relative_to(r)) for p in r.rglob('*') if p.is_file() and p.name != 'README.md')
+
+    assert files(root) == files(FIXTURE)
+    for rel in ('data/chunk-000/file-000.parquet', 'meta/episodes/chunk-000/file-000.parquet', 'meta/tasks.parquet'):
+        assert [(f.name, str(f.type)) for f in pq.read_schema(root / rel)] == [
+            (f.name, str(f.type)) for f in pq.read_schema(FIXTURE / rel)], rel
+    mine, theirs = (json.loads((r / 'meta/info.json').read_text()) for r in (root, FIXTURE))
+    assert list(mine) == list(theirs) and list(mine['features']) == list(theirs['features'])
+    for key, f in theirs['features'].items():
+        g = mine['features'][key]
+        assert (g['dtype'], g['names'], sorted(g.get('info', {}))) == (f['dtype'], f['names'], sorted(f.get('info', {}))), key
+    mine, theirs = (json.loads((r / 'meta/stats.json').read_text()) for r in (root, FIXTURE))
+    assert {k: list(v) for k, v in mine.items()} == {k: list(v) for k, v in theirs.items()}
+    for key in theirs:
+        for stat in theirs[key]:
+            assert np.shape(mine[key][stat]) == np.shape(theirs[key][stat]), (key, stat)
+
+
 def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calibration):
     g = Graph(ros_graph, tmp_path, calibration)
     g.start_recorder()
@@ -136,6 +166,7 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
         errors.append(float(err.min()))
     steps = np.diff(idx)
     assert max(errors) < 6 and np.all((steps >= 0) & (steps <= 3)) and np.median(steps) == 1, (idx, errors)
+    assert_lerobot_layout(g.root)
     ros_graph.spin_until(lambda: any(st['state'] == 'idle' and st['episodes_saved'] == '2' and st['level'] == b'\x00'
                                      for st in g.recorder_status()), timeout=5, message='idle, 2 saved on /diagnostics')
 
