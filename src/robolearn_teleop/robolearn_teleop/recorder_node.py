@@ -12,6 +12,8 @@ Progress goes to the log once a second and to /diagnostics.
 
 from __future__ import annotations
 
+import queue
+import sys
 import threading
 import time
 from pathlib import Path
@@ -63,6 +65,8 @@ class RecorderNode(Node):
         self.num_episodes = param('num_episodes', 0, 'record this many episodes automatically; 0: by service')
         self.episode_time_s = param('episode_time_s', 30.0, 'automatic mode: seconds per episode')
         self.reset_time_s = param('reset_time_s', 5.0, 'automatic mode: seconds between episodes')
+        self.keyboard = param('keyboard', True, 'when stdin is a terminal: Enter starts/saves an episode, '
+                              "'d' Enter discards it, 'q' Enter saves and stops")
         self._validate()
 
         self.streams = ['follower', 'action'] + [f'camera {c}' for c in self.cameras]
@@ -77,6 +81,8 @@ class RecorderNode(Node):
         self.create_service(Trigger, '~/discard_episode', self._srv_discard)
         self.create_service(Trigger, '~/stop', self._srv_stop)
         self.create_timer(0.1, self._auto_step)
+        self._keys: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self.create_timer(0.05, self._keyboard_step)
         self.create_timer(1.0, self._progress)
         # the sampling clock runs on its own thread, so a burst of image callbacks cannot delay a tick;
         # the lock orders its add_frame against start/save/discard from the service callbacks
@@ -138,6 +144,29 @@ class RecorderNode(Node):
             self.next_auto_start = time.monotonic()
         self._sampler_thread = threading.Thread(target=self._sampling_loop, name='sampling', daemon=True)
         self._sampler_thread.start()
+        if self.keyboard and sys.stdin is not None and sys.stdin.isatty():
+            print('keys: Enter = start / save the episode, d Enter = discard it, q Enter = save and stop', flush=True)
+            threading.Thread(target=self._read_keys, name='keyboard', daemon=True).start()
+
+    def _read_keys(self) -> None:
+        """Lines typed on the terminal, handed to the executor thread (episodes change only there)."""
+        for line in sys.stdin:
+            self._keys.put(line.strip().lower())
+
+    def _keyboard_step(self) -> None:
+        while not self._keys.empty():
+            key = self._keys.get()
+            recording = self.writer is not None and self.writer.episode_in_progress
+            if key == '':
+                ok, msg = self._guarded(self.save_episode if recording else self.start_episode)
+            elif key == 'd':
+                ok, msg = self._guarded(self.discard_episode)
+            elif key == 'q':
+                ok, msg = self._guarded(self.save_episode) if recording else (True, 'nothing to save')
+                self.stopped, self.exit_code = True, 0
+            else:
+                ok, msg = False, f'unknown key {key!r}: Enter = start/save, d = discard, q = save and stop'
+            print(msg, flush=True)
 
     def halt(self) -> None:
         self._halt.set()

@@ -229,3 +229,48 @@ def test_automatic_episodes_then_exit(ros_graph, tmp_path, calibration):
     r = DatasetReader(g.root)
     assert r.num_episodes == 2 and all(15 <= e['length'] <= 22 for e in r.episodes), [e['length'] for e in r.episodes]
     assert validate(g.root).ok
+
+
+def test_keyboard_control_in_a_terminal(ros_graph, tmp_path, calibration):
+    """Enter starts and saves, q stops: the recorder's stdin is a pseudo-terminal, as in a shell."""
+    import os
+    import pty
+    import signal
+    import subprocess
+
+    import yaml
+
+    g = Graph(ros_graph, tmp_path, calibration, cameras=('front',))
+    params = tmp_path / 'rec.yaml'
+    params.write_text(yaml.safe_dump({'/**': {'ros__parameters': {
+        'root': str(g.root), 'calibration_file': str(calibration), 'task': 'typed', 'cameras': ['front'],
+        'video_codec': 'h264'}}}))
+    exe = ros_graph.executable('robolearn_teleop', 'recorder_node')
+    master, slave = pty.openpty()
+    log = open(tmp_path / 'rec.log', 'wb')
+    proc = subprocess.Popen([str(exe), '--ros-args', '--params-file', str(params), '-r', '__node:=recorder'],
+                            stdin=slave, stdout=log, stderr=subprocess.STDOUT, env=ros_graph.env, start_new_session=True)
+    os.close(slave)
+    try:
+        def output():
+            return (tmp_path / 'rec.log').read_text(errors='replace')
+
+        ros_graph.spin_until(lambda: 'keys: Enter' in output(), timeout=20, message='the key help')
+        for _ in range(40):  # Enter until the streams are up and it starts
+            os.write(master, b'\n')
+            ros_graph.spin_for(0.3)
+            if 'recording episode 0' in output():
+                break
+        ros_graph.spin_for(0.5)
+        os.write(master, b'q\n')
+        ros_graph.spin_until(lambda: proc.poll() is not None, timeout=20, message='the recorder to stop on q')
+        assert proc.returncode == 0, output()
+        assert 'saved episode 0' in output()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(10)
+        os.close(master)
+        log.close()
+    r = DatasetReader(g.root)
+    assert r.num_episodes == 1 and r[0]['task'] == 'typed' and r.episodes[0]['length'] >= 10
