@@ -260,6 +260,8 @@ def test_interrupted_commit_is_rolled_forward(tmp_path, monkeypatch):
         w.save_episode()
     monkeypatch.setattr(commit, '_apply', real_apply)
     assert commit.pending(root)
+    with pytest.raises(DatasetError, match='a save was interrupted half way'):
+        DatasetReader(root)
     w2 = DatasetWriter(root, 30, fixture_features())
     assert w2.recovered_commit and w2.num_episodes == 2
     r = DatasetReader(root)

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from robolearn_core.dataset import layout
+from robolearn_core.dataset import commit, layout
 from robolearn_core.dataset.stats import from_json
 from robolearn_core.dataset.video_decode import DecodedFrameCache, VideoDecoder
 
@@ -69,6 +69,11 @@ class DatasetReader:
         info_path = self.root / layout.INFO_PATH
         if not info_path.is_file():
             raise DatasetError(f'{self.root}: no meta/info.json; point at the dataset root (the folder with meta/)')
+        if commit.pending(self.root):
+            raise DatasetError(
+                f'{self.root}: a save was interrupted half way ({commit.STAGING_DIR}/{commit.JOURNAL}); open it once '
+                'with DatasetWriter (or restart the recorder on it) to finish the save, then read it'
+            )
         self.info: dict[str, Any] = layout.read_json(info_path)
         if self.info.get('codebase_version') != layout.CODEBASE_VERSION:
             raise DatasetError(
