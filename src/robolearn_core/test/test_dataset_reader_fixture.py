@@ -130,3 +130,32 @@ def test_bad_requests_name_the_problem(tmp_path):
         DatasetReader(tmp_path)
     with pytest.raises(IndexError):
         DatasetReader(FIXTURE)[210]
+
+
+def _wrist_level(args):
+    reader, index = args
+    return float(reader[index]['observation.images.wrist'].mean() * 255)
+
+
+_INHERITED: DatasetReader | None = None
+
+
+def _inherited_level(index):
+    return float(_INHERITED[index]['observation.images.wrist'].mean() * 255)
+
+
+def test_reader_works_in_forked_workers():
+    """DataLoader workers fork the reader after the parent decoded with it: each must reopen its own files."""
+    import multiprocessing
+
+    global _INHERITED
+    for cache in (False, True):
+        r = _INHERITED = DatasetReader(FIXTURE, cache_decoded=cache)
+        parent = _wrist_level((r, 20))  # opens the decoders (and fills the cache) in the parent
+        expected = [80, 84, 4, (4 * 20) % 256]
+        with multiprocessing.get_context('fork').Pool(2) as pool:
+            inherited = pool.map(_inherited_level, [20, 21, 61, 200])  # forked: not pickled
+            pickled = pool.map(_wrist_level, [(r, i) for i in (20, 21, 61, 200)])  # as spawned workers get it
+        assert abs(inherited[0] - parent) < 1e-6 and abs(pickled[0] - parent) < 1e-6
+        np.testing.assert_allclose(inherited, expected, atol=PIXEL_TOL)
+        np.testing.assert_allclose(pickled, expected, atol=PIXEL_TOL)

@@ -243,6 +243,14 @@ class DatasetReader:
         rgb = self.episode_frames_uint8(key, position, frame_indices)
         return np.ascontiguousarray(rgb.transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255.0)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable for spawned DataLoader workers: open decoders and decoded frames stay behind."""
+        state = dict(self.__dict__)
+        state['_decoders'] = {}
+        if self.cache is not None:
+            state['cache'] = DecodedFrameCache(self.cache.max_bytes)
+        return state
+
     def close(self) -> None:
         for dec in self._decoders.values():
             dec.close()

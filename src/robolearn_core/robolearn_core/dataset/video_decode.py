@@ -16,6 +16,11 @@ import av
 import numpy as np
 
 
+#: containers opened by a parent process before a fork: never closed or freed in the child, whose copy of
+#: their FFmpeg decoder threads does not exist (freeing them there would wait on those threads forever)
+_INHERITED_FROM_PARENT: list = []
+
+
 class FrameNotFound(LookupError):
     """A requested timestamp has no frame within the tolerance."""
 
@@ -31,14 +36,19 @@ class VideoDecoder:
 
     def _stream(self) -> av.video.stream.VideoStream:
         if self._container is None or self._pid != os.getpid():
+            if self._container is not None:
+                _INHERITED_FROM_PARENT.append(self._container)
             self._container = av.open(str(self.path))
             self._pid = os.getpid()
             self._container.streams.video[0].thread_type = 'AUTO'
         return self._container.streams.video[0]
 
     def close(self) -> None:
-        if self._container is not None and self._pid == os.getpid():
-            self._container.close()
+        if self._container is not None:
+            if self._pid == os.getpid():
+                self._container.close()
+            else:
+                _INHERITED_FROM_PARENT.append(self._container)
         self._container = None
 
     def frames_at(self, timestamps: Sequence[float]) -> np.ndarray:
