@@ -102,7 +102,7 @@ def main() -> None:
 
             g.node.create_timer(0.01, publish)
             diags = g.subscribe('/diagnostics', DiagnosticArray)
-            recorder = g.start('robolearn_teleop', 'recorder_node', name='recorder', params={
+            g.start('robolearn_teleop', 'recorder_node', name='recorder', params={
                 'root': str(root), 'calibration_file': str(calibration), 'task': 'bench', 'cameras': names,
                 'video_codec': args.codec})
             for _ in range(120):
@@ -122,15 +122,14 @@ def main() -> None:
                 raise SystemExit(f'save_episode failed: {resp.message}')
             print(resp.message, file=sys.stderr)
             g.spin_for(1.2)
-            m = re.search(r'(\d+) frames, (\d+) dropped, save took ([\d.]+) s, encoder ([\d.inf]+)x', resp.message)
-            length, ticks_dropped, save_inside, factor = int(m[1]), int(m[2]), float(m[3]), float(m[4])
+            m = re.search(r'(\d+) frames, (\d+) dropped(?: \(([^)]*)\))?, save took ([\d.]+) s, encoder ([\d.inf]+)x',
+                          resp.message)
+            length, ticks_dropped, reasons, save_inside, factor = int(m[1]), int(m[2]), m[3] or '', float(m[4]), float(m[5])
             camera_dropped = 0
             for name in names:
                 last = [dict((kv.key, kv.value) for kv in s.values) for d in diags for s in d.status
                         if s.name.endswith(f'camera {name}')]
                 camera_dropped += int(last[-1]['dropped_frames']) if last else 0
-            stale = [line for line in recorder.output().splitlines() if 'dropped (' in line]
-            print('recorder progress lines with drops (last 5):', *stale[-5:], sep='\n  ', file=sys.stderr)
         finally:
             problems = g.close()
             lease.release()
@@ -145,6 +144,7 @@ def main() -> None:
             'episode_frames': length,
             'expected_frames': round(args.seconds * 30),
             'recorder_dropped_ticks': ticks_dropped,
+            'recorder_drop_reasons': reasons,
             'camera_dropped_frames': camera_dropped,
             'seconds': args.seconds,
             'cameras': args.cameras,

@@ -12,6 +12,7 @@ Progress goes to the log once a second and to /diagnostics.
 
 from __future__ import annotations
 
+import collections
 import queue
 import sys
 import threading
@@ -102,6 +103,7 @@ class RecorderNode(Node):
         self.episode_started = 0.0
         self.dropped = 0
         self.dropped_total = 0
+        self.drop_reasons: collections.Counter[str] = collections.Counter()
         self.last_stale = ''
         self.last_save = ''
         self.saved_this_run = 0
@@ -227,8 +229,7 @@ class RecorderNode(Node):
                     continue
                 missed = int((now - due) / period)
                 if missed:
-                    self.dropped += missed
-                    self.dropped_total += missed
+                    self._drop('late tick', missed)
                     self.last_stale = f'{missed} tick(s) late: the process was starved of CPU'
                 self._next_tick += missed + 1
                 self._sample_once(now)
@@ -236,8 +237,7 @@ class RecorderNode(Node):
     def _sample_once(self, now: float) -> None:
         sample = self.sampler.sample(now)
         if not sample.complete:
-            self.dropped += 1
-            self.dropped_total += 1
+            self._drop('stale ' + '+'.join(sample.stale))
             self.last_stale = describe_stale(sample.stale)
             return
         frame = {
@@ -249,9 +249,13 @@ class RecorderNode(Node):
         try:
             self.writer.add_frame(frame)
         except ValueError as exc:  # e.g. a camera changed resolution mid-episode
-            self.dropped += 1
-            self.dropped_total += 1
+            self._drop('bad frame')
             self.last_stale = str(exc)
+
+    def _drop(self, reason: str, count: int = 1) -> None:
+        self.dropped += count
+        self.dropped_total += count
+        self.drop_reasons[reason] += count
 
     # -- episodes --------------------------------------------------------------------------------------------
     def start_episode(self) -> str:
@@ -275,6 +279,7 @@ class RecorderNode(Node):
             self.episode_started = self._tick_origin = time.monotonic()
             self._next_tick = 0
             self.dropped = 0
+            self.drop_reasons.clear()
         return f'recording episode {index} ({self.task!r})'
 
     def save_episode(self) -> str:
@@ -283,7 +288,9 @@ class RecorderNode(Node):
         with self._lock:
             saved = self.writer.save_episode()
         self.saved_this_run += 1
-        self.last_save = (f'saved episode {saved.episode_index}: {saved.length} frames, {self.dropped} dropped, '
+        why = ', '.join(f'{n} {r}' for r, n in self.drop_reasons.most_common())
+        self.last_save = (f'saved episode {saved.episode_index}: {saved.length} frames, {self.dropped} dropped'
+                          f'{f" ({why})" if why else ""}, '
                           f'save took {saved.save_seconds:.3f} s, encoder {saved.encode_realtime_factor:.1f}x real time')
         self.get_logger().info(self.last_save)
         return self.last_save
