@@ -132,30 +132,42 @@ def test_bad_requests_name_the_problem(tmp_path):
         DatasetReader(FIXTURE)[210]
 
 
-def _wrist_level(args):
+FORK_SCRIPT = """
+import multiprocessing, sys
+import numpy as np
+from robolearn_core.dataset.reader import DatasetReader
+
+def level(args):
     reader, index = args
     return float(reader[index]['observation.images.wrist'].mean() * 255)
 
+def inherited(index):
+    return float(READER[index]['observation.images.wrist'].mean() * 255)
 
-_INHERITED: DatasetReader | None = None
-
-
-def _inherited_level(index):
-    return float(_INHERITED[index]['observation.images.wrist'].mean() * 255)
+for cache in (False, True):
+    READER = DatasetReader(sys.argv[1], cache_decoded=cache)
+    parent = level((READER, 20))  # opens the decoders (and fills the cache) in the parent
+    with multiprocessing.get_context('fork').Pool(2) as pool:
+        a = pool.map(inherited, [20, 21, 61, 200])  # forked: not pickled
+        b = pool.map(level, [(READER, i) for i in (20, 21, 61, 200)])  # pickled, as spawned workers get it
+    print(parent, *a, *b)
+"""
 
 
 def test_reader_works_in_forked_workers():
-    """DataLoader workers fork the reader after the parent decoded with it: each must reopen its own files."""
-    import multiprocessing
+    """DataLoader workers fork the reader after the parent decoded with it: each must reopen its own files.
 
-    global _INHERITED
-    for cache in (False, True):
-        r = _INHERITED = DatasetReader(FIXTURE, cache_decoded=cache)
-        parent = _wrist_level((r, 20))  # opens the decoders (and fills the cache) in the parent
-        expected = [80, 84, 4, (4 * 20) % 256]
-        with multiprocessing.get_context('fork').Pool(2) as pool:
-            inherited = pool.map(_inherited_level, [20, 21, 61, 200])  # forked: not pickled
-            pickled = pool.map(_wrist_level, [(r, i) for i in (20, 21, 61, 200)])  # as spawned workers get it
-        assert abs(inherited[0] - parent) < 1e-6 and abs(pickled[0] - parent) < 1e-6
-        np.testing.assert_allclose(inherited, expected, atol=PIXEL_TOL)
-        np.testing.assert_allclose(pickled, expected, atol=PIXEL_TOL)
+    Run in a fresh interpreter, as a training script would be (not inside pytest's long-lived process).
+    """
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    out = subprocess.run([sys.executable, '-c', FORK_SCRIPT, str(FIXTURE)], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 0, out.stderr
+    for line in out.stdout.strip().splitlines():
+        values = [float(v) for v in line.split()]
+        np.testing.assert_allclose(values, [80] + [80, 84, 4, (4 * 20) % 256] * 2, atol=PIXEL_TOL)
+        assert abs(values[1] - values[0]) < 1e-6

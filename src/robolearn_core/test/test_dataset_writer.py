@@ -266,3 +266,34 @@ def test_interrupted_commit_is_rolled_forward(tmp_path, monkeypatch):
     assert w2.recovered_commit and w2.num_episodes == 2
     r = DatasetReader(root)
     assert len(r) == 70 and r[69]['task'] == 'place the cube'
+
+
+@pytest.mark.skipif(not FIXTURE.is_dir(), reason='fixture missing')
+def test_resume_appends_to_a_dataset_lerobot_wrote(tmp_path):
+    import shutil
+
+    root = tmp_path / 'lerobot'
+    shutil.copytree(FIXTURE, root)
+    for p in [root, *root.rglob('*')]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    w = DatasetWriter(root, 30, fixture_features())
+    assert w.num_episodes == 4
+    w.start_episode('place the cube')
+    for f in range(20):
+        w.add_frame(fixture_frame(4, f))
+    w.save_episode()
+    rep = validate(root)
+    assert rep.ok, rep.problems
+    r = DatasetReader(root)
+    assert r.num_episodes == 5 and len(r) == 230 and r.tasks == {0: 'pick the cube', 1: 'place the cube', 2: 'push the cube'}
+    e4 = r.episodes[4]
+    assert (e4['dataset_from_index'], e4['videos/observation.images.front/from_timestamp']) == (210, 7.0)
+    for i, (ep, f) in ((0, (0, 0)), (200, (3, 20)), (215, (4, 5)), (229, (4, 19))):
+        item = r[i]
+        assert (item['episode_index'], item['frame_index']) == (ep, f)
+        check_front(item['observation.images.front'], ep, f)
+        np.testing.assert_allclose(item['observation.images.wrist'] * 255, (4 * f) % 256, atol=PIXEL_TOL)
+        np.testing.assert_allclose(item['observation.state'], expected_state(ep, f), atol=1e-4)
+    assert r[229]['task'] == 'place the cube' and r[229]['task_index'] == 1
+    stats = json.loads((root / 'meta/stats.json').read_text())
+    assert stats['observation.state']['count'] == [230] and stats['observation.state']['max'][3] == 20.0

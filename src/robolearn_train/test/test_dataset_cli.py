@@ -55,7 +55,7 @@ def test_broken_copies_name_every_problem(copy):
     _edit_json(copy / 'meta/info.json', lambda i: (i.update(total_frames=999),
                                                     i['features']['observation.images.wrist'].update(shape=[70, 96, 3])))
     # 2. a stats entry is missing
-    _edit_json(copy / 'meta/stats.json', lambda s: s['action'].pop('q99'))
+    _edit_json(copy / 'meta/stats.json', lambda s: (s['action'].pop('q99'), s['timestamp'].update(count=[200])))
     # 3. a video file is gone
     (copy / 'videos/observation.images.front/chunk-000/file-000.mp4').unlink()
     # 4. the data file lost its last row and has a frame_index out of order
@@ -72,6 +72,7 @@ def test_broken_copies_name_every_problem(copy):
     assert 'total_frames 999 but the episodes add up to 210' in text
     assert "video feature 'observation.images.wrist' shape [70, 96, 3] disagrees with its info 72x96" in text
     assert "meta/stats.json: 'action' has no 'q99'" in text
+    assert "meta/stats.json: 'timestamp' count [200] but the dataset has 999 frames" in text
     assert 'videos/observation.images.front/chunk-000/file-000.mp4: missing (episodes [0, 1, 2, 3]' in text
     assert 'episode 0 frame_index is not 0..59 in order' in text
     assert 'episode 3 has 29 rows, meta/episodes says length 30' in text

@@ -305,3 +305,7 @@ def _check_stats(root: Path, info: dict[str, Any], rep: Report) -> None:
                 want = tuple(spec['shape'])
             if shape != want:
                 rep.problem(f'meta/stats.json: {name!r} {stat!r} has shape {list(shape)}, expected {list(want)}')
+        count = stats[name].get('count')
+        if spec.get('dtype') not in ('video', 'image') and count is not None and count != [info.get('total_frames')]:
+            rep.problem(f"meta/stats.json: {name!r} count {count} but the dataset has {info.get('total_frames')} frames "
+                        '(stats not updated after the last episode?)')

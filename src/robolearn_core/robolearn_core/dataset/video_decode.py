@@ -7,6 +7,7 @@ one decoder per file, re-opened after a fork (DataLoader workers must not share 
 from __future__ import annotations
 
 import os
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
@@ -19,6 +20,17 @@ import numpy as np
 #: containers opened by a parent process before a fork: never closed or freed in the child, whose copy of
 #: their FFmpeg decoder threads does not exist (freeing them there would wait on those threads forever)
 _INHERITED_FROM_PARENT: list = []
+_OPEN_DECODERS: weakref.WeakSet = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for decoder in list(_OPEN_DECODERS):
+        if decoder._container is not None:
+            _INHERITED_FROM_PARENT.append(decoder._container)
+            decoder._container = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class FrameNotFound(LookupError):
@@ -40,7 +52,8 @@ class VideoDecoder:
                 _INHERITED_FROM_PARENT.append(self._container)
             self._container = av.open(str(self.path))
             self._pid = os.getpid()
-            self._container.streams.video[0].thread_type = 'AUTO'
+            _OPEN_DECODERS.add(self)
+            # no FFmpeg frame threads: DataLoader workers give the parallelism, and a fork stays safe
         return self._container.streams.video[0]
 
     def close(self) -> None:
