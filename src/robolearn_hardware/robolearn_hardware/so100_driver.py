@@ -14,6 +14,7 @@ port, missing servos, bad calibration) exits, with a message saying what to fix.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 
@@ -73,6 +74,7 @@ class So100Driver(Node):
         self.last_goal: np.ndarray | None = None  # last goal sent
         self.problem = ''  # the current fault, '' when healthy
         self.rejected_commands = 0
+        self._last_rejection, self._last_rejection_log = '', 0.0
         self.reconnects = 0
         self.states_published = 0
         self._next_reconnect = 0.0
@@ -106,7 +108,7 @@ class So100Driver(Node):
         """
         if not self.calibration_file:
             raise CalibrationError('parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output')
-        calibration = ArmCalibration.load(self.calibration_file)
+        calibration = ArmCalibration.load(os.path.expanduser(self.calibration_file))
         bus = FeetechBus(self.port, self.baudrate, self.timeout_ms / 1000.0, self.retries)
         self.arm = Arm(bus, calibration)
         self.arm.connect()
@@ -181,7 +183,7 @@ class So100Driver(Node):
             self.problem = ''
         except BusError as e:
             self.arm.bus.close()
-            self._report(f'bus {self.port} unavailable: {e}; retrying every {self.reconnect_period_s:g} s')
+            self._report(f'bus {self.port} disconnected, not back yet ({e}); retrying every {self.reconnect_period_s:g} s')
 
     def _publish_state(self, state) -> None:
         msg = JointState()
@@ -200,7 +202,11 @@ class So100Driver(Node):
             self.target = order_command(list(msg.name), list(msg.position), self.joint_names)
         except CommandRejected as e:
             self.rejected_commands += 1
-            self.get_logger().warning(f'rejected joint command ({e}); holding the previous goal', throttle_duration_sec=1.0)
+            now = time.monotonic()
+            # One line per new reason, and at most one a second for a repeated one (a flood at 50 Hz).
+            if str(e) != self._last_rejection or now - self._last_rejection_log >= 1.0:
+                self.get_logger().warning(f'rejected joint command ({e}); holding the previous goal')
+                self._last_rejection, self._last_rejection_log = str(e), now
 
     def _on_enable_torque(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         if request.data and self.role == 'leader':
