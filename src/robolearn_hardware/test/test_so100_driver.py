@@ -236,3 +236,19 @@ def test_vanished_adapter_reconnects_and_rereads_before_commanding(ros_graph, si
     ros_graph.spin_for(0.5)
     np.testing.assert_allclose(sim.backend.present_positions(), sagged, atol=3e-3)  # holds, old command dropped
     ros_graph.spin_until(lambda: latest_status(diags, 'so100_follower')[1].get('reconnects') == '1', 5, 'reconnects=1')
+
+
+def test_driver_against_the_sim_bus_command(ros_graph, tmp_path):
+    """The `sim_bus` console script serves a pty that the driver uses like a real port; both stop on SIGINT."""
+    link, cal = tmp_path / 'so100_leader', tmp_path / 'leader.json'
+    sim = ros_graph.start_command(
+        [str(ros_graph.executable('robolearn_hardware', 'sim_bus')), '--role', 'leader', '--link', str(link),
+         '--calibration-out', str(cal), '--wire-time', '--pose', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6'],
+        label='sim_bus',
+    )
+    sim.wait_for_output('Ctrl-C to stop')
+    ros_graph.start('robolearn_hardware', 'so100_driver', name='so100_leader', params_file='config/so100_leader.yaml',
+                    params={'port': str(link), 'calibration_file': str(cal)})
+    states = ros_graph.subscribe('/leader/joint_states', JointState, 100)
+    ros_graph.spin_until(lambda: len(states) >= 20, 20, 'leader joint states')
+    np.testing.assert_allclose(states[-1].position, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], atol=2e-3)
