@@ -50,15 +50,17 @@ def wait_for(path: Path, timeout: float = 10.0) -> None:
         time.sleep(0.01)
 
 
-def run_cycles(bus: FeetechBus, seconds: float) -> np.ndarray:
+def run_cycles(bus: FeetechBus, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cycle durations and the sync-read part of each, s."""
     goal = {i: 2047 for i in IDS}
-    durations = []
+    durations, reads = [], []
     bus.sync_write_register('Torque_Enable', {i: 1 for i in IDS})
     end = time.perf_counter() + seconds
     with tqdm(total=round(seconds), unit='s', desc='bus cycles', file=sys.stderr, bar_format='{l_bar}{bar}| {n}/{total} s') as bar:
         next_tick = time.perf_counter() + 1
         while (t0 := time.perf_counter()) < end:
             ticks = bus.sync_read_register('Present_Position', IDS)
+            reads.append(time.perf_counter() - t0)
             goal = {i: 2047 + (ticks[i] - 2047 + 10) % 200 - 100 for i in IDS}
             bus.sync_write_register('Goal_Position', goal)
             t1 = time.perf_counter()
@@ -66,7 +68,7 @@ def run_cycles(bus: FeetechBus, seconds: float) -> np.ndarray:
             if t1 >= next_tick:
                 bar.update(1)
                 next_tick += 1
-    return np.array(durations)
+    return np.array(durations), np.array(reads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             profiler = cProfile.Profile() if args.profile else None
             if profiler:
                 profiler.enable()
-            d = run_cycles(bus, args.seconds)
+            d, reads = run_cycles(bus, args.seconds)
             if profiler:
                 profiler.disable()
                 out = io.StringIO()
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         'p50_ms': round(float(np.percentile(ms, 50)), 3),
         'p99_ms': round(float(np.percentile(ms, 99)), 3),
         'max_ms': round(float(ms.max()), 3),
+        'read_p50_ms': round(float(np.percentile(reads, 50)) * 1000.0, 3),
+        'write_p50_ms': round(float(np.percentile(d - reads, 50)) * 1000.0, 3),
         'cycles': int(len(d)),
         'wire_ms': round(protocol.wire_seconds(n_bytes, 1_000_000) * 1000.0 if wire else 0.0, 3),
         'retries': stats.retries,

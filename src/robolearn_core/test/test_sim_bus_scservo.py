@@ -64,3 +64,17 @@ def test_sync_write_then_sync_read(client):
         assert reader.isAvailable(i, ADDR_PRESENT, 2)
         assert abs(reader.getData(i, ADDR_PRESENT, 2) - g) <= 2
     np.testing.assert_allclose(backend.present_positions(), sim.calibration.ticks_to_radians(np.array(list(goals.values()))), atol=4e-3)
+
+
+def test_write_and_reg_write_with_action(client):
+    sim, port, ph, backend = client
+    result, error = ph.write1ByteTxRx(port, 2, ADDR_TORQUE, 1)
+    assert (result, error) == (scs.COMM_SUCCESS, 0)
+    assert ph.read1ByteTxRx(port, 2, ADDR_TORQUE)[0] == 1
+    result, error = ph.regWriteTxRx(port, 2, ADDR_GOAL, 2, [scs.SCS_LOBYTE(2300), scs.SCS_HIBYTE(2300)])
+    assert result == scs.COMM_SUCCESS
+    time.sleep(0.1)
+    assert abs(ph.read2ByteTxRx(port, 2, ADDR_PRESENT)[0] - 2300) > 50, 'a REG_WRITE must wait for ACTION'
+    assert ph.action(port, scs.BROADCAST_ID) == scs.COMM_SUCCESS
+    time.sleep(0.25)
+    assert abs(ph.read2ByteTxRx(port, 2, ADDR_PRESENT)[0] - 2300) <= 2

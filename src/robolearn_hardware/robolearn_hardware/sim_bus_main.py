@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
+import time
 
 import numpy as np
 
@@ -29,8 +31,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--wire-time', action='store_true', help='take each packet\'s time on a 1 Mbps wire')
     p.add_argument('--latency-ms', type=float, default=0.0, help='extra delay before every reply (a USB adapter\'s latency timer), ms')
     p.add_argument('--tau', type=float, default=0.05, help='time constant of the joints\' first-order response, s')
+    p.add_argument('--wave', type=float, default=0.0, metavar='RAD',
+                   help='a hand moves the limp joints (a leader) in slow sines of this amplitude around --pose, rad')
     p.add_argument('--pose', type=float, nargs=len(SO_JOINT_NAMES), metavar='RAD', help=f'initial joint angles, rad ({" ".join(SO_JOINT_NAMES)})')
     return p.parse_args(argv)
+
+
+def start_waving(backend: FirstOrderLagJoints, amplitude: float) -> None:
+    """Move the joints along slow sines (periods 4..9 s) from a daemon thread, 100 times a second."""
+    center = backend.present_positions()
+    periods = np.linspace(4.0, 9.0, len(center))
+    t0 = time.monotonic()
+
+    def wave() -> None:
+        while True:
+            t = time.monotonic() - t0
+            backend.move_to(center + amplitude * np.sin(2 * np.pi * t / periods))
+            time.sleep(0.01)
+
+    threading.Thread(target=wave, name='wave', daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             print('sim_bus: --calibration-out needs a calibrated arm (drop --uncalibrated)', file=sys.stderr)
             return 2
         sim.calibration.save(args.calibration_out)
+    if args.wave:
+        start_waving(backend, args.wave)
     signal.signal(signal.SIGINT, lambda *_: sim.stop())
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     print(f'sim_bus: simulated {args.role} arm (servos {list(sim.ids)}) on {link}; Ctrl-C to stop', flush=True)

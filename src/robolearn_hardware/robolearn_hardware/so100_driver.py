@@ -30,6 +30,7 @@ from std_srvs.srv import SetBool
 from robolearn_core.calibration import ArmCalibration, CalibrationError
 from robolearn_core.feetech.arm import Arm
 from robolearn_core.feetech.bus import BusDisconnected, BusError, BusTimeout, FeetechBus
+from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.joint_safety import CommandRejected, order_command, step_toward
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
@@ -227,12 +228,27 @@ class So100Driver(Node):
         return response
 
     # --- diagnostics ----------------------------------------------------------------------------------------
+    def _servo_flags(self) -> list[str]:
+        """'<joint> (servo N): OVERHEAT|...' for every servo whose latest reply carried error bits."""
+        if self.arm is None:
+            return []
+        flags = []
+        for name, servo_id in zip(self.joint_names, self.arm.ids):
+            bits = self.arm.bus.stats.servo(servo_id).last_status_error
+            if bits:
+                names = '|'.join(e.name for e in StatusError if bits & e) or f'0x{bits:02x}'
+                flags.append(f'{name} (servo {servo_id}): {names}')
+        return flags
+
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
         self.measured_hz = self._window_states / max(now - self._window_start, 1e-9)
         self._window_start, self._window_states = now, 0
+        flagged = self._servo_flags()
         if self.problem:
             level, message = DiagnosticStatus.ERROR, self.problem
+        elif flagged:
+            level, message = DiagnosticStatus.WARN, 'servo status: ' + ', '.join(flagged)
         elif self.connected and self.measured_hz < 0.9 * self.rate_hz:
             level, message = DiagnosticStatus.WARN, f'publishing {self.measured_hz:.0f} Hz, below {self.rate_hz:g} Hz'
         elif self.connected:

@@ -71,7 +71,7 @@ def test_calibrate_walks_through_lerobots_procedure(tmp_path):
                 pose = np.zeros(6)
                 pose[k] = x * SWEEP[k]
                 backend.move_to(pose)
-                time.sleep(0.1 if abs(x) == 1 else 0.01)  # a person pauses at each end stop
+                time.sleep(0.15 if abs(x) == 1 else 0.01)  # a person pauses at each end stop
         time.sleep(0.1)
         s.enter()
         code, output = s.finish()

@@ -8,6 +8,7 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from sensor_msgs.msg import JointState
 from std_srvs.srv import SetBool
 
+from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.sim_bus import SimulatedBus
 from robolearn_core.lag_joints import FirstOrderLagJoints
 from robolearn_core.sim_joints import SO_JOINT_NAMES
@@ -79,6 +80,8 @@ def test_follower_publishes_at_rate_and_commands_move_the_joints(ros_graph, sim,
         pub.publish(command(goal[order], [SO_JOINT_NAMES[i] for i in order]))
         ros_graph.spin_for(0.02)
     np.testing.assert_allclose(sim.backend.present_positions(), goal, atol=5e-3)
+    moving = [m for m in states if m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 > stamps[-1] and abs(m.velocity[0]) > 0.1]
+    assert moving and all(np.sign(m.velocity[0]) == np.sign(goal[0] - START[0]) for m in moving), 'velocity has the wrong sign'
     goals = np.array([g for t, g, torque in sim.backend.goal_log if t >= t_cmd and torque.all()])
     assert len(goals) > 10
     steps = np.abs(np.diff(goals, axis=0)).max()
@@ -200,6 +203,13 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
     ros_graph.spin_until(lambda: len(states) > n + 20, 5, 'joint states after servo 3 recovered')
     driver.wait_for_output('recovered: servo\\(s\\) \\[3\\]', timeout=5)
 
+    # a servo reporting an error bit (overheating): a warning naming it, and its temperature
+    sim.faults.status_errors[5] = StatusError.OVERHEAT
+    ros_graph.spin_until(lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'wrist_roll (servo 5): OVERHEAT' in s.message, 5, 'overheat reported')
+    assert latest_status(diags, 'so100_follower')[0].level == DiagnosticStatus.WARN
+    ros_graph.spin_until(lambda: latest_status(diags, 'so100_follower')[1].get('wrist_roll.temperature_C') == '75', 5, 'temperature 75')
+    sim.faults.status_errors.clear()
+
     # extra latency within the timeout: slower cycles, no errors
     sim.faults.extra_latency_s = 0.003
     ros_graph.spin_for(1.5)
@@ -243,7 +253,7 @@ def test_driver_against_the_sim_bus_command(ros_graph, tmp_path):
     link, cal = tmp_path / 'so100_leader', tmp_path / 'leader.json'
     sim = ros_graph.start_command(
         [str(ros_graph.executable('robolearn_hardware', 'sim_bus')), '--role', 'leader', '--link', str(link),
-         '--calibration-out', str(cal), '--wire-time', '--pose', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6'],
+         '--calibration-out', str(cal), '--wire-time', '--pose', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '--wave', '0.3'],
         label='sim_bus',
     )
     sim.wait_for_output('Ctrl-C to stop')
@@ -251,4 +261,8 @@ def test_driver_against_the_sim_bus_command(ros_graph, tmp_path):
                     params={'port': str(link), 'calibration_file': str(cal)})
     states = ros_graph.subscribe('/leader/joint_states', JointState, 100)
     ros_graph.spin_until(lambda: len(states) >= 20, 20, 'leader joint states')
-    np.testing.assert_allclose(states[-1].position, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6], atol=2e-3)
+    ros_graph.spin_for(1.0)
+    positions = np.array([m.position for m in states])
+    pose = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    assert np.all(np.abs(positions - pose) <= 0.3 + 2e-3)  # the waving hand stays within its amplitude
+    assert np.all(np.ptp(positions, axis=0) > 0.05), 'the leader joints did not move with the hand'

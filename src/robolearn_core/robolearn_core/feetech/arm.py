@@ -98,4 +98,8 @@ class Arm:
         here = self.read_state().position
         self.write_goals(here)
         self.bus.sync_write_register('Torque_Enable', {i: 1 for i in self.ids})
+        # A sync write has no reply: read the flag back, so "torque on" is never assumed.
+        off = [i for i, v in self.bus.sync_read_register('Torque_Enable', self.ids).items() if v != 1]
+        if off:
+            raise ArmError(f'servo(s) {off} on {self.bus.port} did not switch torque on')
         return np.clip(here, self.lower, self.upper)

@@ -8,7 +8,8 @@ it runs (``SimulatedBus.faults``).
 
 The seam with whatever moves the joints is ``robolearn_core.sim_joints.JointBackend`` (radians): the bus
 reads ``present_positions()`` etc. when a servo is read, and calls ``set_goal_positions(goals, torque)``
-whenever a goal or a torque flag changes. The bus owns the mounting (which raw encoder tick is joint
+whenever a goal or a torque flag changes, from the bus's serving thread (a backend must accept calls
+from a thread other than its own). The bus owns the mounting (which raw encoder tick is joint
 angle 0), like a real arm::
 
     backend = FirstOrderLagJoints()           # or the simulated world's MuJoCo backend
