@@ -11,6 +11,8 @@ reopen later) and ``ValueError`` for a call that cannot be encoded.
 
 from __future__ import annotations
 
+import os
+import select
 import termios
 import time
 from collections.abc import Iterable, Mapping
@@ -88,8 +90,9 @@ class FeetechBus:
         """Open the port; raises BusDisconnected naming the port if it cannot be opened."""
         self.close()
         try:
-            # timeout is per read() call; transactions keep their own deadline on top of it.
-            self._serial = serial.Serial(self.port, self.baudrate, timeout=self.timeout_s, write_timeout=1.0)
+            # pyserial opens and configures the port (raw 8N1 at the baud rate); reads go through
+            # _read_some with one deadline per transaction.
+            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0)
         except (serial.SerialException, OSError, ValueError) as e:
             raise BusDisconnected(f'cannot open {self.port}: {e}') from e
         self._reader.clear()
@@ -138,13 +141,9 @@ class FeetechBus:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            try:
-                chunk = self._serial.read(max(remaining - self._reader.pending, 1))
-            except (serial.SerialException, OSError, termios.error) as e:
-                self.close()
-                raise BusDisconnected(f'{self.port}: {e}') from e
+            chunk = self._read_some(max(remaining - self._reader.pending, 1), left)
             if not chunk:
-                break  # pyserial's own timeout (== self.timeout_s) ran out
+                break  # the deadline passed
             self._reader.feed(chunk)
             while True:
                 try:
@@ -169,6 +168,28 @@ class FeetechBus:
         self.stats.skipped_bytes = self._reader.skipped_bytes
         self._corrupted = corrupted
         return got
+
+    def _read_some(self, n: int, timeout: float) -> bytes:
+        """Up to ``n`` bytes as soon as any arrive, or b'' after ``timeout`` s.
+
+        select + os.read on the port's descriptor instead of pyserial's read(): one deadline for the
+        whole transaction (pyserial's per-call timeout would restart on every partial read), and no
+        loop inside pyserial waiting for all ``n`` bytes.
+        """
+        assert self._serial is not None
+        fd = self._serial.fileno()
+        try:
+            ready, _, _ = select.select([fd], [], [], timeout)
+            if not ready:
+                return b''
+            data = os.read(fd, n)
+        except OSError as e:
+            self.close()
+            raise BusDisconnected(f'{self.port}: {e}') from e
+        if not data:
+            self.close()
+            raise BusDisconnected(f'{self.port}: readable but no data (device unplugged?)')
+        return data
 
     def _transact(self, make_request, expected: Mapping[int, int], what: str) -> dict[int, protocol.Packet]:
         """Send, collect replies, and re-ask only the servos that did not answer, up to ``retries`` times."""
