@@ -15,7 +15,7 @@ import os
 import select
 import termios
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import serial
@@ -191,7 +191,7 @@ class FeetechBus:
             raise BusDisconnected(f'{self.port}: readable but no data (device unplugged?)')
         return data
 
-    def _transact(self, make_request, expected: Mapping[int, int], what: str) -> dict[int, protocol.Packet]:
+    def _transact(self, make_request: Callable[[list[int]], bytes], expected: Mapping[int, int], what: str) -> dict[int, protocol.Packet]:
         """Send, collect replies, and re-ask only the servos that did not answer, up to ``retries`` times."""
         got: dict[int, protocol.Packet] = {}
         pending = dict(expected)

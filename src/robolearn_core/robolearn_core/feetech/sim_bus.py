@@ -180,6 +180,8 @@ class SimulatedBus:
         self._slave: int | None = None
         self._wire_free_at = 0.0
         self._lock = threading.RLock()
+        self._wake_r: int | None
+        self._wake_w: int | None
         self._wake_r, self._wake_w = os.pipe()
         self._calls: list[tuple[Callable[[], None], threading.Event]] = []
         self._running = False
@@ -202,22 +204,33 @@ class SimulatedBus:
             self._serve()
         finally:
             self._close_pty()
+            self._close_wake_pipe()
 
     def stop(self) -> None:
+        """Stop serving, remove the symlink and the pty. Idempotent; callable from a signal handler."""
         self._running = False
-        os.write(self._wake_w, b'x')
+        if self._wake_w is not None:
+            try:
+                os.write(self._wake_w, b'x')
+            except OSError:
+                pass
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
             self._close_pty()
+            self._close_wake_pipe()
+
+    def _close_wake_pipe(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd is not None:
+                os.close(fd)
+        self._wake_r = self._wake_w = None
 
     def __enter__(self) -> SimulatedBus:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
 
     @property
     def device(self) -> str | None:
