@@ -7,6 +7,7 @@ then one JSON object last: {"hz", "p50_ms", "p99_ms", "max_ms", "cycles", "wire_
 
     scripts/with-env python bench/bus_cycle.py --seconds 10
     scripts/with-env python bench/bus_cycle.py --seconds 5 --profile     # where the client's time goes
+    scripts/with-env python bench/bus_cycle.py --seconds 5 --raw-pty     # the floor: pty round trips only
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import cProfile
 import io
 import json
 import multiprocessing
+import os
 import pstats
 import sys
 import tempfile
 import time
+import tty
 from pathlib import Path
 
 import numpy as np
+import serial
 from tqdm import tqdm
 
 from robolearn_core.feetech import protocol
@@ -40,6 +44,34 @@ def serve(link: str, wire_time: bool, ready) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sim.stop())
     ready.set()
     sim.serve_forever()
+
+
+def echo(link: str, reply_len: int, ready) -> None:
+    """The floor: a pty whose other end answers every read with ``reply_len`` bytes, no protocol, no wire."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    os.symlink(os.ttyname(slave), link)
+    ready.set()
+    reply = bytes(reply_len)
+    while True:
+        data = os.read(master, 4096)
+        if data and len(data) != 26:  # answer the 14-byte sync read, not the 26-byte sync write
+            os.write(master, reply)
+
+
+def echo_cycles(link: str, seconds: float) -> np.ndarray:
+    """Raw pty round trips shaped like a bus cycle (write 14, read 48, write 26), through pyserial."""
+    port = serial.Serial(link, 1_000_000, timeout=0.1)
+    request, goals = bytes(14), bytes(26)
+    durations = []
+    end = time.perf_counter() + seconds
+    while (t0 := time.perf_counter()) < end:
+        port.write(request)
+        port.read(48)
+        port.write(goals)
+        durations.append(time.perf_counter() - t0)
+    port.close()
+    return np.array(durations)
 
 
 def wait_for(path: Path, timeout: float = 10.0) -> None:
@@ -76,10 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--seconds', type=float, default=10.0, help='how long to run cycles back to back (default 10)')
     p.add_argument('--no-wire-time', action='store_true', help='turn the simulated 1 Mbps wire time off')
     p.add_argument('--in-thread', action='store_true', help='serve the simulated bus in a thread of this process instead of its own process')
+    p.add_argument('--raw-pty', action='store_true', help='measure only the pty round trip between two processes (no protocol, no wire time): the floor')
     p.add_argument('--profile', action='store_true', help='cProfile the client side and print the top functions (to stderr)')
     args = p.parse_args(argv)
 
     link = Path(tempfile.mkdtemp(prefix='bus_cycle_')) / 'ttySIM'
+    if args.raw_pty:
+        ready = multiprocessing.Event()
+        proc = multiprocessing.Process(target=echo, args=(str(link), 48, ready), daemon=True)
+        proc.start()
+        ready.wait(10)
+        try:
+            d = echo_cycles(str(link), args.seconds)
+        finally:
+            proc.terminate()
+            proc.join(5)
+        ms = d * 1000.0
+        print(json.dumps({'hz': round(len(d) / d.sum(), 1), 'p50_ms': round(float(np.percentile(ms, 50)), 3),
+                          'p99_ms': round(float(np.percentile(ms, 99)), 3), 'max_ms': round(float(ms.max()), 3),
+                          'cycles': int(len(d)), 'sim': 'raw pty echo'}))
+        return 0
     wire = not args.no_wire_time
     sim = proc = None
     if args.in_thread:

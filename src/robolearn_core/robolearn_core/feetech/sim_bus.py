@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import random
 import select
+import struct
 import threading
 import time
 import tty
@@ -40,7 +41,7 @@ import numpy as np
 from robolearn_core.calibration import MAX_TICK, TICKS_PER_RAD, ArmCalibration, MotorCalibration
 from robolearn_core.feetech import protocol
 from robolearn_core.feetech.control_table import REGISTERS, RESOLUTION, STS3215_MODEL
-from robolearn_core.feetech.protocol import ChecksumError, Instruction, PacketReader, StatusError
+from robolearn_core.feetech.protocol import ChecksumError, Instruction, PacketReader, StatusError, decode_sign_magnitude
 from robolearn_core.sim_joints import JointBackend
 
 SO_IDS = (1, 2, 3, 4, 5, 6)
@@ -50,6 +51,14 @@ DEFAULT_ZERO_TICKS = (2048 + 120, 2048 - 310, 2048 + 45, 2048 - 180, 2048 + 260,
 #: Half of each joint's calibrated range, rad (SO-101 URDF limits; wrist_roll turns fully, as LeRobot
 #: calibrates it 0..4095; the gripper's range is made symmetric so its zero is the URDF's).
 DEFAULT_HALF_RANGES = (1.92, 1.75, 1.69, 1.66, None, 1.75)
+
+
+def _pack_u16(mem: bytearray, address: int, value: int) -> None:
+    struct.pack_into('<H', mem, address, value)
+
+
+def _unpack_sm(mem: bytearray, address: int, sign_bit: int) -> int:
+    return decode_sign_magnitude(struct.unpack_from('<H', mem, address)[0], sign_bit)
 
 
 @dataclass
@@ -120,17 +129,13 @@ class _Servo:
         ):
             self.set(name, value)
 
-    # raw encoder ticks <-> joint radians (the mounting) and the Homing_Offset
-    def present_ticks(self, radians: float) -> int:
-        physical = int(round(self.zero_tick + radians * TICKS_PER_RAD)) % RESOLUTION
-        return (physical - self.get('Homing_Offset')) % RESOLUTION
-
+    # the mounting (raw tick at joint angle 0) and the Homing_Offset, from a goal to joint radians
     def goal_radians(self) -> float:
-        goal = self.get('Goal_Position')
-        lo, hi = self.get('Min_Position_Limit'), self.get('Max_Position_Limit')
+        mem = self.mem
+        goal, lo, hi = (struct.unpack_from('<H', mem, a)[0] for a in (42, 9, 11))
         if lo < hi:  # limits 0/0 mean "no limit" (multi-turn) on STS servos
             goal = min(max(goal, lo), hi)
-        delta = (goal + self.get('Homing_Offset') - self.zero_tick + RESOLUTION // 2) % RESOLUTION - RESOLUTION // 2
+        delta = (goal + _unpack_sm(mem, 31, 11) - self.zero_tick + RESOLUTION // 2) % RESOLUTION - RESOLUTION // 2
         return delta / TICKS_PER_RAD
 
 
@@ -371,20 +376,34 @@ class SimulatedBus:
             packet[-1] ^= 0x5A
         return bytes(packet)
 
-    def _refresh_present(self) -> None:
+    def _refresh_present(self, address: int = 56, length: int = 15) -> None:
+        """Write the backend's state into the present-value registers that a read of this range sees.
+
+        Vectorised and with direct byte packing: this runs on every read, for every servo.
+        """
+        end = address + length
+        if end <= 56 or address > 70:
+            return
         pos = self.backend.present_positions()
-        vel = self.backend.present_velocities()
-        load = self.backend.present_loads()
-        for s in self._servos:
-            k = s.index
-            s.set('Present_Position', s.present_ticks(float(pos[k])))
-            speed = int(round(float(vel[k]) * TICKS_PER_RAD))
-            s.set('Present_Speed', max(min(speed, 32767), -32767))
-            s.set('Present_Load', max(min(int(round(float(load[k]) * 1000)), 1000), -1000))
-            s.set('Moving', int(abs(speed) > 8))
-            s.set('Present_Current', min(abs(int(round(float(load[k]) * 500))), 65535))
-            hot = self.faults.status_errors.get(s.mem[REGISTERS['ID'].address], 0) & StatusError.OVERHEAT
-            s.set('Present_Temperature', 75 if hot else 30)
+        zero = np.array([s.zero_tick for s in self._servos])
+        offset = np.array([_unpack_sm(s.mem, 31, 11) for s in self._servos])
+        idx = [s.index for s in self._servos]
+        present = (np.rint(zero + pos[idx] * TICKS_PER_RAD).astype(np.int64) % RESOLUTION - offset) % RESOLUTION
+        wants_motion = end > 58
+        if wants_motion:
+            speed = np.clip(np.rint(self.backend.present_velocities()[idx] * TICKS_PER_RAD), -32767, 32767).astype(np.int64)
+            load = np.clip(np.rint(self.backend.present_loads()[idx] * 1000), -1000, 1000).astype(np.int64)
+        for k, s in enumerate(self._servos):
+            mem = s.mem
+            _pack_u16(mem, 56, int(present[k]))
+            if wants_motion:
+                v, l = int(speed[k]), int(load[k])
+                _pack_u16(mem, 58, -v | 0x8000 if v < 0 else v)
+                _pack_u16(mem, 60, -l | 0x400 if l < 0 else l)
+                mem[66] = int(abs(v) > 8)
+                _pack_u16(mem, 69, abs(l) // 2)
+                hot = self.faults.status_errors.get(mem[5], 0) & StatusError.OVERHEAT
+                mem[63] = 75 if hot else 30
 
     def _init_goals_to_present(self) -> None:
         self._refresh_present()
@@ -394,7 +413,7 @@ class SimulatedBus:
 
     def _update_backend(self) -> None:
         goals = np.array([s.goal_radians() for s in self._servos])
-        torque = np.array([bool(s.get('Torque_Enable')) for s in self._servos])
+        torque = np.array([bool(s.mem[40]) for s in self._servos])
         self.backend.set_goal_positions(goals, torque)
 
     def _write_memory(self, servo: _Servo, address: int, data: bytes) -> bool:
@@ -412,7 +431,7 @@ class SimulatedBus:
         code, params = packet.code, packet.params
         if code == Instruction.SYNC_READ and packet.servo_id == protocol.BROADCAST_ID and len(params) >= 2:
             address, length = params[0], params[1]
-            self._refresh_present()
+            self._refresh_present(address, length)
             out = []
             for servo_id in params[2:]:
                 servo = self._servo(servo_id)
@@ -439,7 +458,7 @@ class SimulatedBus:
             if code == Instruction.PING:
                 out.append(self._status(servo))
             elif code == Instruction.READ and len(params) == 2:
-                self._refresh_present()
+                self._refresh_present(params[0], params[1])
                 out.append(self._status(servo, bytes(servo.mem[params[0] : params[0] + params[1]])))
             elif code == Instruction.WRITE and len(params) >= 2:
                 changed |= self._write_memory(servo, params[0], params[1:])
