@@ -176,9 +176,11 @@ class So100Driver(Node):
             # Re-read before any command: the arm may have moved while the bus was gone.
             self.last_goal = self.arm.read_state().position
             self.target = None
-            self.connected = True
-            if self.role == 'follower' and self.torque_wanted:
+            if self.role == 'leader':
+                self.arm.set_torque(False)
+            elif self.torque_wanted:
                 self._enable_torque()
+            self.connected = True
             self.reconnects += 1
             self.get_logger().info(f'reconnected to {self.port}; holding at the re-read position')
             self.problem = ''
