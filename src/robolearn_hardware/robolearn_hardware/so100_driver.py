@@ -56,6 +56,9 @@ class So100Driver(Node):
         self.torque_on_start = param('torque_on_start', True, 'follower: enable torque once connected and calibrated')
         self.reconnect_period_s = param('reconnect_period_s', 0.5, 'seconds between attempts to reopen a vanished port')
         self.health_period_s = param('health_period_s', 1.0, 'seconds between voltage/temperature reads')
+        self.realtime_priority = param(
+            'realtime_priority', 0, 'SCHED_FIFO priority (1..99) for the control thread on a busy machine; 0 = normal scheduling'
+        )
         self._validate()
 
         self.joint_names = list(SO_JOINT_NAMES)
@@ -96,6 +99,8 @@ class So100Driver(Node):
             problems.append(f'max_step_rad {self.max_step_rad} is outside (0, 1]')
         if self.timeout_ms <= 0 or self.retries < 0:
             problems.append(f'timeout_ms ({self.timeout_ms}) must be > 0 and retries ({self.retries}) >= 0')
+        if not 0 <= self.realtime_priority <= 99:
+            problems.append(f'realtime_priority {self.realtime_priority} is outside 0..99')
         if self.reconnect_period_s <= 0 or self.health_period_s <= 0:
             problems.append('reconnect_period_s and health_period_s must be > 0')
         if problems:
@@ -107,6 +112,15 @@ class So100Driver(Node):
 
         Raises CalibrationError or BusError with a message that names the file/port/servos to fix.
         """
+        if self.realtime_priority:
+            try:
+                # This thread runs the executor, hence the control tick; DDS threads keep their priority.
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+            except PermissionError:
+                self.get_logger().warning(
+                    f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE or an rtprio limit); '
+                    'running with normal scheduling'
+                )
         if not self.calibration_file:
             raise CalibrationError('parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output')
         calibration = ArmCalibration.load(os.path.expanduser(self.calibration_file))

@@ -1,5 +1,6 @@
 """so100_driver over real DDS against the simulated bus over a real pseudo-terminal."""
 
+import os
 import time
 
 import numpy as np
@@ -139,8 +140,10 @@ def test_leader_never_enables_torque_and_reports_the_hand(ros_graph, sim, tmp_pa
 
 
 def test_torque_service_on_the_follower(ros_graph, sim, tmp_path):
-    driver = start_driver(ros_graph, sim, tmp_path, torque_on_start=False)
+    driver = start_driver(ros_graph, sim, tmp_path, torque_on_start=False, realtime_priority=5)
     driver.wait_for_output('torque off', timeout=15)
+    if 'not permitted' not in driver.output():  # root or an rtprio limit: the control thread is SCHED_FIFO
+        assert os.sched_getscheduler(driver.proc.pid) == os.SCHED_FIFO
     assert not sim.backend.torque_enabled().any()
     client = ros_graph.node.create_client(SetBool, '/so100_follower/enable_torque')
     assert call(ros_graph, client, True).success
