@@ -6,6 +6,10 @@ calibrated range. Torque comes on only after the calibration was checked against
 position read, and never on the leader. ``~/enable_torque`` (std_srvs/SetBool) switches it.
 ``/diagnostics`` (1 Hz): bus cycle time, rate, retries, errors per servo, voltage, temperature.
 
+The control tick (read state, publish, step the goal, write it) runs in its own thread at ``rate_hz``
+with absolute deadlines, so executor work (commands, services, diagnostics) never delays it; commands
+reach it through one attribute (a reference swap) and services share the bus under a lock.
+
 Faults never end the node: a servo that stops answering is reported (and no state is published while
 the arm is incomplete); a vanished adapter is reported and reopened every ``reconnect_period_s``; after a
 reconnect the arm is re-read and holds where it is before any command is sent. Only a bad start (no
@@ -15,6 +19,7 @@ port, missing servos, bad calibration) exits, with a message saying what to fix.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import deque
 
@@ -67,7 +72,6 @@ class So100Driver(Node):
         if self.role == 'follower':
             self.create_subscription(JointState, f'/{self.role}/joint_commands', self._on_command, 10)
         self.create_service(SetBool, '~/enable_torque', self._on_enable_torque)
-        self.create_timer(1.0 / self.rate_hz, self._tick)
         self.create_timer(1.0, self._publish_diagnostics)
 
         self.arm: Arm | None = None
@@ -88,6 +92,9 @@ class So100Driver(Node):
         self._window_start = time.monotonic()
         self._window_states = 0
         self.measured_hz = 0.0
+        self._bus_lock = threading.Lock()  # the control thread and the torque service share the bus
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def _validate(self) -> None:
         problems = []
@@ -112,15 +119,6 @@ class So100Driver(Node):
 
         Raises CalibrationError or BusError with a message that names the file/port/servos to fix.
         """
-        if self.realtime_priority:
-            try:
-                # This thread runs the executor, hence the control tick; DDS threads keep their priority.
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
-            except PermissionError:
-                self.get_logger().warning(
-                    f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE or an rtprio limit); '
-                    'running with normal scheduling'
-                )
         if not self.calibration_file:
             raise CalibrationError('parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output')
         calibration = ArmCalibration.load(os.path.expanduser(self.calibration_file))
@@ -137,6 +135,44 @@ class So100Driver(Node):
             f'{self.role} arm on {self.port}: servos {self.arm.ids} answer, calibration {self.calibration_file}, '
             f'torque {"on" if self.torque_on else "off"}'
         )
+        self._thread = threading.Thread(target=self._control_loop, name='so100-control', daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the control thread and close the port (torque stays as it is: the arm holds)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+        if self.arm is not None:
+            with self._bus_lock:
+                self.arm.bus.close()
+
+    def _control_loop(self) -> None:
+        if self.realtime_priority:
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+                self.get_logger().info(f'control thread {threading.get_native_id()} runs SCHED_FIFO {self.realtime_priority}')
+            except PermissionError:
+                self.get_logger().warning(
+                    f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE or an rtprio limit); '
+                    'running with normal scheduling'
+                )
+        period = 1.0 / self.rate_hz
+        deadline = time.monotonic()
+        while not self._stop.is_set():
+            try:
+                with self._bus_lock:
+                    self._tick()
+            except Exception as e:  # noqa: BLE001 - the control loop must outlive any one bad cycle
+                if self._stop.is_set() or not self.context.ok():
+                    break  # shutting down: the context went away under a publish
+                self._report(f'unexpected error in the control tick: {type(e).__name__}: {e}')
+            deadline += period
+            delay = deadline - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            elif delay < -period:
+                deadline = time.monotonic()  # more than a tick late: start again rather than burst
 
     def _enable_torque(self) -> None:
         assert self.arm is not None
@@ -146,6 +182,7 @@ class So100Driver(Node):
 
     # --- the control tick -----------------------------------------------------------------------------
     def _tick(self) -> None:
+        """One control cycle (control thread, bus lock held)."""
         if self.arm is None:
             return
         now = time.monotonic()
@@ -159,7 +196,8 @@ class So100Driver(Node):
             state = self.arm.read_state()
             self._publish_state(state)
             if self.torque_on and self.last_goal is not None:
-                target = self.last_goal if self.target is None else self.target
+                target = self.target  # one read: the command callback swaps the reference
+                target = self.last_goal if target is None else target
                 goal = step_toward(self.last_goal, target, self.max_step_rad, self.arm.lower, self.arm.upper)
                 self.arm.write_goals(goal)
                 self.last_goal = goal
@@ -232,11 +270,12 @@ class So100Driver(Node):
             response.success, response.message = False, f'not connected to {self.port}: {self.problem or "starting"}'
         else:
             try:
-                if request.data:
-                    self._enable_torque()
-                else:
-                    self.arm.set_torque(False)
-                    self.torque_on = self.torque_wanted = False
+                with self._bus_lock:
+                    if request.data:
+                        self._enable_torque()
+                    else:
+                        self.arm.set_torque(False)
+                        self.torque_on = self.torque_wanted = False
                 response.success, response.message = True, f'torque {"on" if request.data else "off"}'
             except BusError as e:
                 response.success, response.message = False, f'bus error: {e}'
@@ -257,9 +296,12 @@ class So100Driver(Node):
         return flags
 
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
-        self.measured_hz = self._window_states / max(now - self._window_start, 1e-9)
-        self._window_start, self._window_states = now, 0
+        with self._bus_lock:
+            now = time.monotonic()
+            self.measured_hz = self._window_states / max(now - self._window_start, 1e-9)
+            self._window_start, self._window_states = now, 0
+            cycles = np.array(self._cycle_ms) if self._cycle_ms else np.zeros(1)
+            self._cycle_ms.clear()
         flagged = self._servo_flags()
         if self.problem:
             level, message = DiagnosticStatus.ERROR, self.problem
@@ -271,8 +313,6 @@ class So100Driver(Node):
             level, message = DiagnosticStatus.OK, f'connected, torque {"on" if self.torque_on else "off"}'
         else:
             level, message = DiagnosticStatus.WARN, 'starting'
-        cycles = np.array(self._cycle_ms) if self._cycle_ms else np.zeros(1)
-        self._cycle_ms.clear()
         values = [
             ('connected', str(self.connected)),
             ('torque_on', str(self.torque_on)),
@@ -317,6 +357,6 @@ def main(args: list[str] | None = None) -> None:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        if node is not None and node.arm is not None:
-            node.arm.bus.close()
+        if node is not None:
+            node.stop()
         rclpy.try_shutdown()
