@@ -147,3 +147,12 @@ def test_wire_time_is_taken(tmp_path):
             per_cycle = (time.perf_counter() - t0) / 5
     # request 12 bytes + 6 replies of 8 bytes = 60 bytes * 10 bits at 115200 baud = 5.2 ms
     assert per_cycle >= 60 * 10 / 115_200
+
+
+def test_status_level_zero_answers_only_reads(arm):
+    sim, bus, _ = arm
+    with pytest.raises(BusTimeout):  # the level applies at once: no reply to this write either
+        bus.write_register(4, 'Response_Status_Level', 0)
+    with pytest.raises(BusTimeout):
+        bus.write_register(4, 'Acceleration', 10)  # applied, but unanswered
+    assert bus.read_register(4, 'Acceleration') == 10 and bus.ping(4)

@@ -462,10 +462,12 @@ class SimulatedBus:
                 out.append(self._status(servo, bytes(servo.mem[params[0] : params[0] + params[1]])))
             elif code == Instruction.WRITE and len(params) >= 2:
                 changed |= self._write_memory(servo, params[0], params[1:])
-                out.append(self._status(servo))
+                if servo.mem[8]:  # Response_Status_Level 0: only PING and READ are answered
+                    out.append(self._status(servo))
             elif code == Instruction.REG_WRITE and len(params) >= 2:
                 servo.pending_reg_write = (params[0], bytes(params[1:]))
-                out.append(self._status(servo))
+                if servo.mem[8]:
+                    out.append(self._status(servo))
             elif code == Instruction.ACTION and servo.pending_reg_write is not None:
                 changed |= self._write_memory(servo, *servo.pending_reg_write)
                 servo.pending_reg_write = None
