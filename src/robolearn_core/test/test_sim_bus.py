@@ -156,3 +156,8 @@ def test_status_level_zero_answers_only_reads(arm):
     with pytest.raises(BusTimeout):
         bus.write_register(4, 'Acceleration', 10)  # applied, but unanswered
     assert bus.read_register(4, 'Acceleration') == 10 and bus.ping(4)
+
+
+def test_a_second_program_cannot_open_the_same_bus(arm, tmp_path):
+    with pytest.raises(BusDisconnected, match='another program .* is using it'):
+        FeetechBus(str(tmp_path / 'ttySIM')).open()

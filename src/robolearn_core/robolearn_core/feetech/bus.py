@@ -92,8 +92,12 @@ class FeetechBus:
         try:
             # pyserial opens and configures the port (raw 8N1 at the baud rate); reads go through
             # _read_some with one deadline per transaction.
-            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0)
+            # exclusive: an flock, so a second robolearn program (calibrate while a driver runs) cannot
+            # talk on the same half-duplex bus at once.
+            self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as e:
+            if 'exclusively lock' in str(e):
+                raise BusDisconnected(f'cannot open {self.port}: another program (a driver, calibrate?) is using it; stop it first') from e
             raise BusDisconnected(f'cannot open {self.port}: {e}') from e
         self._reader.clear()
 
