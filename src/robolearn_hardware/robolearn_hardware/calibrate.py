@@ -17,6 +17,7 @@ from pathlib import Path
 from robolearn_core.calibration import CalibrationError
 from robolearn_core.feetech import calibrate_procedure as procedure
 from robolearn_core.feetech.bus import BusError, FeetechBus
+from robolearn_core.feetech.usb_latency import latency_advice
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
 IDS = [1, 2, 3, 4, 5, 6]
@@ -61,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         procedure.check_servos(bus, IDS)
         procedure.prepare(bus, IDS)
         print(f'Calibrating the {args.role} arm on {args.port} (torque is off: the arm can be moved by hand).')
+        advice = latency_advice(args.port)
+        if advice:
+            print(f'Note: {advice}')
         wait_enter('Step 1/2: move the arm to the MIDDLE of its range of motion, then press ENTER.')
         offsets = procedure.set_half_turn_homing(bus, IDS)
         print(f'Homing offsets: {dict(zip(SO_JOINT_NAMES, offsets.values()))}')

@@ -36,6 +36,7 @@ from robolearn_core.calibration import ArmCalibration, CalibrationError
 from robolearn_core.feetech.arm import Arm
 from robolearn_core.feetech.bus import BusDisconnected, BusError, BusTimeout, FeetechBus
 from robolearn_core.feetech.protocol import StatusError
+from robolearn_core.feetech.usb_latency import latency_advice
 from robolearn_core.joint_safety import CommandRejected, order_command, step_toward
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
@@ -135,6 +136,9 @@ class So100Driver(Node):
             f'{self.role} arm on {self.port}: servos {self.arm.ids} answer, calibration {self.calibration_file}, '
             f'torque {"on" if self.torque_on else "off"}'
         )
+        advice = latency_advice(self.port)
+        if advice:
+            self.get_logger().warning(advice)
         self._thread = threading.Thread(target=self._control_loop, name='so100-control', daemon=True)
         self._thread.start()
 
