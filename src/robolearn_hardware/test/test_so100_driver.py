@@ -213,6 +213,9 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
     ros_graph.spin_until(lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'wrist_roll (servo 5): OVERHEAT' in s.message, 5, 'overheat reported')
     assert latest_status(diags, 'so100_follower')[0].level == DiagnosticStatus.WARN
     ros_graph.spin_until(lambda: latest_status(diags, 'so100_follower')[1].get('wrist_roll.temperature_C') == '75', 5, 'temperature 75')
+    _, values = latest_status(diags, 'so100_follower')
+    assert values['shoulder_pan.voltage_V'] == '12.0' and values['elbow_flex.temperature_C'] == '30'
+    assert float(values['cycle_ms_p50']) > 0 and float(values['rate_hz']) > 0
     sim.faults.status_errors.clear()
 
     # extra latency within the timeout: slower cycles, no errors
