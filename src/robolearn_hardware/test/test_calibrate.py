@@ -14,7 +14,7 @@ from robolearn_core.feetech.arm import Arm
 from robolearn_core.feetech.bus import FeetechBus
 from robolearn_core.feetech.sim_bus import DEFAULT_ZERO_TICKS, SimulatedBus
 from robolearn_core.lag_joints import FirstOrderLagJoints
-from tests.harness.ros_graph import RosGraph
+from robolearn_core.process_graph import find_executable
 
 # How far each joint is moved each way from the middle pose (wrist_roll is not moved: full turn).
 SWEEP = np.array([1.2, 1.0, 1.4, 0.9, 0.0, 0.8])
@@ -61,7 +61,7 @@ def test_calibrate_walks_through_lerobots_procedure(tmp_path):
     backend = FirstOrderLagJoints(initial=start)
     out = tmp_path / 'follower.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session([str(RosGraph.executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(out)])
+        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(out)])
         s.expect('MIDDLE of its range')
         backend.move_to(np.zeros(6))  # the person puts the arm in the middle
         s.enter()
@@ -103,7 +103,7 @@ def test_calibrate_refuses_an_unmoved_joint_and_writes_nothing(tmp_path):
     backend = FirstOrderLagJoints()
     out = tmp_path / 'leader.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session([str(RosGraph.executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'leader', '--output', str(out)])
+        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'leader', '--output', str(out)])
         s.expect('MIDDLE of its range')
         s.enter()
         s.expect('Press ENTER when done')
@@ -117,6 +117,6 @@ def test_calibrate_refuses_an_unmoved_joint_and_writes_nothing(tmp_path):
 def test_calibrate_names_missing_servos(tmp_path):
     with SimulatedBus(tmp_path / 'tty', FirstOrderLagJoints(), calibrated=False) as sim:
         sim.faults.dead_ids.update({2, 5})
-        s = Session([str(RosGraph.executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(tmp_path / 'x.json')])
+        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(tmp_path / 'x.json')])
         code, output = s.finish()
     assert code == 1 and 'servo(s) [2, 5] do not answer' in output

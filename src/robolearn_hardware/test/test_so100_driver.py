@@ -11,6 +11,7 @@ from std_srvs.srv import SetBool
 
 from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.sim_bus import SimulatedBus
+from robolearn_core.process_graph import find_executable
 from robolearn_core.lag_joints import FirstOrderLagJoints
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
@@ -260,7 +261,7 @@ def test_driver_against_the_sim_bus_command(ros_graph, tmp_path):
     """The `sim_bus` console script serves a pty that the driver uses like a real port; both stop on SIGINT."""
     link, cal = tmp_path / 'so100_leader', tmp_path / 'leader.json'
     sim = ros_graph.start_command(
-        [str(ros_graph.executable('robolearn_hardware', 'sim_bus')), '--role', 'leader', '--link', str(link),
+        [str(find_executable('robolearn_hardware', 'sim_bus')), '--role', 'leader', '--link', str(link),
          '--calibration-out', str(cal), '--wire-time', '--pose', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '--wave', '0.3'],
         label='sim_bus',
     )
