@@ -113,7 +113,8 @@ def run_robolearn(policy: str, root: Path, steps: int, batch: int, workers: int,
     from robolearn_core.policies import load_policy
     params = sum(p.numel() for p in load_policy(summary['last_checkpoint']).parameters())
     shutil.rmtree(out, ignore_errors=True)
-    return {'samples_per_s': round(summary['samples_per_s'], 1),
+    return {'samples_per_s': round(summary['samples_per_s_after_warmup'], 1),
+            'samples_per_s_incl_first_steps': round(summary['samples_per_s'], 1),
             'samples_per_s_with_setup': round(steps * batch / wall, 1), 'setup_and_train_s': round(wall, 2),
             'params_m': round(params / 1e6, 2), 'reader': reader, 'data_on_gpu': summary['data_on_device'],
             'final_train_loss': summary['final_train_loss']}
@@ -198,7 +199,8 @@ def main() -> int:
     parser.add_argument('--episodes', type=int, default=20, help='episodes of the synthetic dataset')
     parser.add_argument('--frames', type=int, default=300, help='frames per episode of the synthetic dataset')
     parser.add_argument('--steps', type=int, default=200, help='timed training steps per framework')
-    parser.add_argument('--warmup', type=int, default=10, help='untimed LeRobot steps first (robolearn times its loop only)')
+    parser.add_argument('--warmup', type=int, default=10,
+                        help='untimed LeRobot steps first (robolearn leaves out its first 10 steps likewise)')
     parser.add_argument('--batch-size', type=int, default=64, help='samples per step, both frameworks')
     parser.add_argument('--workers', type=int, default=max(1, min(16, (os.cpu_count() or 2) - 1)),
                         help='DataLoader worker processes, both frameworks')

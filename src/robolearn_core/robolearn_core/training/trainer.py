@@ -29,6 +29,7 @@ from .loss_plot import write_loss_curve
 
 SCHEDULES = ('cosine', 'linear', 'constant')
 STATE_FILE = 'training_state.pt'
+WARMUP_STEPS = 10
 
 
 @dataclasses.dataclass
@@ -217,7 +218,7 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
     policy.train()
     bar = tqdm(total=settings.steps, initial=start_step, desc=f'fit {policy_name}', unit='step',
                disable=not settings.progress, dynamic_ncols=True)
-    train_time, trained_steps = 0.0, 0
+    train_time, trained_steps, time_at_warmup = 0.0, 0, None
     last_log = start_step
     running: list[torch.Tensor] = []
     if start_step == 0:  # the loss before training: what "validation loss went down" is measured against
@@ -241,6 +242,10 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
         running.append(loss.detach())
         trained_steps += 1
         done = step + 1
+        if trained_steps == WARMUP_STEPS:  # steady-state rate excludes autotuning and allocator warm-up
+            if device.type == 'cuda':
+                torch.cuda.synchronize(device)
+            time_at_warmup = train_time + time.perf_counter() - t0
         if done % settings.log_every == 0 or done == settings.steps:
             mean = torch.stack(running).mean().item()
             running.clear()
@@ -284,6 +289,9 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
         'first_val_loss': first_val, 'best_val_loss': history['best_val'],
         'final_val_loss': history['val'][-1][1] if history['val'] else None,
         'samples_per_s': trained_steps * settings.batch_size / max(train_time, 1e-9),
+        'samples_per_s_after_warmup': ((trained_steps - WARMUP_STEPS) * settings.batch_size
+                                       / max(train_time - time_at_warmup, 1e-9)) if time_at_warmup is not None
+                                      and trained_steps > WARMUP_STEPS else None,
         'checkpoint': str(ckpt_dir / 'best'), 'last_checkpoint': str(ckpt_dir / 'last'),
         'loss_curve': str(out / 'loss_curve.png'), 'data_on_device': keep_on_device,
     }
