@@ -6,7 +6,7 @@ host chunk out, transfers included). Weights are random: latency does not depend
 Prints progress, then one JSON object as the last line: {"p50_ms", "p99_ms", ...}.
 
     scripts/with-env python bench/inference.py --policy act --device cpu
-    python bench/inference.py --policy diffusion --device cuda --cuda-graph --amp bf16
+    python bench/inference.py --policy diffusion --device cuda --cuda-graph --dtype bfloat16
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ def main() -> int:
     parser.add_argument('--iters', type=int, default=200, help='timed calls')
     parser.add_argument('--warmup', type=int, default=20, help='untimed calls first')
     parser.add_argument('--amp', choices=('off', 'bf16'), default='off', help='bf16 autocast during inference')
+    parser.add_argument('--dtype', choices=('float32', 'bfloat16'), default='float32',
+                        help='weights kept in this dtype (Policy.set_inference_dtype); sampler math stays float32')
     parser.add_argument('--cuda-graph', action='store_true', help='replay the sampling loop as one CUDA graph')
     parser.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: torch default)')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='config override (JSON value)')
@@ -66,6 +68,8 @@ def main() -> int:
     config = make_config(args.policy, overrides)
     torch.manual_seed(0)
     policy = make_policy(config, features, list(CAMERAS), stats).to(device).eval()
+    if args.dtype != 'float32':
+        policy.set_inference_dtype(getattr(torch, args.dtype))
     if args.cuda_graph:
         policy.use_cuda_graph(True, torch.bfloat16 if args.amp == 'bf16' else None)
     rng = np.random.default_rng(0)
@@ -83,7 +87,7 @@ def main() -> int:
                 times.append(dt)
     params = sum(p.numel() for p in policy.parameters())
     result = {'policy': args.policy, 'device': str(device), 'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
-              'amp': args.amp, 'cuda_graph': args.cuda_graph, 'threads': torch.get_num_threads(),
+              'amp': args.amp, 'dtype': args.dtype, 'cuda_graph': args.cuda_graph, 'threads': torch.get_num_threads(),
               'chunk_shape': list(chunk.shape), 'params_m': round(params / 1e6, 2), 'iters': args.iters,
               'p50_ms': round(float(np.percentile(times, 50)), 3), 'p99_ms': round(float(np.percentile(times, 99)), 3),
               'mean_ms': round(float(np.mean(times)), 3)}

@@ -92,7 +92,7 @@ def robolearn_source(root: Path):
         print('bench: robolearn_core.dataset.reader is not in this checkout: reading through LeRobotDataset',
               flush=True)
         return LeRobotFrames(root), 'LeRobotDataset adapter'
-    return DatasetReader(root), 'robolearn DatasetReader'
+    return DatasetReader(root, cache_decoded=True), 'robolearn DatasetReader'
 
 
 def robolearn_overrides(policy: str) -> dict:

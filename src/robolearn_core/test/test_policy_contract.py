@@ -179,3 +179,23 @@ def test_frame_table_pads_at_episode_ends():
     frame = ref[40]
     np.testing.assert_array_equal(batch['action'][3].numpy(), frame['action'])
     np.testing.assert_array_equal(batch['action_is_pad'][3].numpy(), frame['action_is_pad'])
+
+
+def test_temporal_conv_inference_path_matches_conv1d():
+    from robolearn_core.policies.common.unet1d import TemporalConv
+    conv = TemporalConv(8, 16, 5, padding=2)
+    x = torch.randn(3, 8, 12)
+    expected = torch.nn.functional.conv1d(x, conv.weight, conv.bias, padding=2)
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def test_bfloat16_inference_stays_close_to_float32(images):
+    for name in ('act', 'diffusion', 'flow'):
+        policy = _build(name, images, WITH_IMAGES[name]).eval()
+        obs = {k: images[3][k] for k in ('observation.state', 'observation.images.cam0')}
+        full = policy.predict_chunk(obs, generator=torch.Generator().manual_seed(0))
+        policy.reset()
+        half = policy.set_inference_dtype(torch.bfloat16).predict_chunk(obs, generator=torch.Generator().manual_seed(0))
+        assert half.dtype == np.float32
+        assert np.abs(full - half).max() < 0.05 * np.abs(full).max() + 0.5, name

@@ -110,9 +110,10 @@ def open_dataset(args: argparse.Namespace):
     except ModuleNotFoundError as err:
         if err.name != 'robolearn_core.dataset.reader':
             raise
-        raise SystemExit('fit: the LeRobot dataset reader (robolearn_core.dataset.reader) is not installed in '
-                         'this checkout yet; use --synthetic, or update to a robolearn with the reader') from None
-    return DatasetReader(args.dataset, episodes=episodes, cache_decoded=False)
+        raise ValueError('the LeRobot dataset reader (robolearn_core.dataset.reader) is not installed in this '
+                         'checkout yet; use --synthetic, or update to a robolearn with the reader') from None
+    # fit reads every frame once, in order: decoding whole episodes (cache_decoded) is the fast way
+    return DatasetReader(args.dataset, episodes=episodes, cache_decoded=True)
 
 
 def main(argv: list[str] | None = None) -> int:

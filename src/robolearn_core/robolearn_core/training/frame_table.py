@@ -34,7 +34,7 @@ class _Frames(Dataset):
         frame = self.source[index]
         out = {'episode_index': np.int64(frame['episode_index']), 'frame_index': np.int64(frame['frame_index'])}
         for key in self.keys:
-            value = np.asarray(frame[key])
+            value = np.array(frame[key])  # a writable copy (readers may hand out read-only views)
             if key in self.camera_keys:
                 value = np.clip(np.rint(value * 255.0), 0, 255).astype(np.uint8)
             out[key] = value
@@ -58,7 +58,10 @@ class FrameTable:
         if missing:
             raise ValueError(f'dataset lacks feature(s): {", ".join(missing)}')
         cams = [k for k in keys if k in source.camera_keys]
-        loader = DataLoader(_Frames(source, keys, cams), batch_size=64, num_workers=workers, shuffle=False,
+        # contiguous runs of frames per worker batch: a reader that decodes whole episodes decodes each
+        # episode in few workers, not in every one
+        batch = int(min(512, max(64, len(source) // max(1, 4 * workers))))
+        loader = DataLoader(_Frames(source, keys, cams), batch_size=batch, num_workers=workers, shuffle=False,
                             persistent_workers=False)
         chunks: dict[str, list[torch.Tensor]] = {}
         for batch in tqdm(loader, desc='reading dataset', unit='batch', disable=not progress, leave=False):

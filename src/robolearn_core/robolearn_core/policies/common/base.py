@@ -81,6 +81,27 @@ class Policy(nn.Module):
         self._graph_dtype = autocast_dtype if enabled else False
         self._graph = None
 
+    def set_inference_dtype(self, dtype: torch.dtype) -> 'Policy':
+        """Keep the networks' weights in ``dtype`` (e.g. bfloat16) for inference; normalization, noise and the
+        sampler's arithmetic stay float32. On CUDA, image-conv weights also go channels-last.
+
+        Why not autocast: autocast re-casts every weight on every call, which at batch 1 doubles the
+        number of kernels. Each sub-network casts its (>= 2-D) float inputs to ``dtype`` and its outputs
+        back to float32; 1-D inputs (diffusion/flow time) stay exact.
+        """
+        for name, child in self.named_children():
+            if name == 'normalizer':
+                continue
+            child.to(dtype)
+            if self.device.type == 'cuda':  # cuDNN's native layout: no per-call conversion of image-conv weights
+                child.to(memory_format=torch.channels_last)
+            if not getattr(child, '_robolearn_cast_hooks', False):
+                child.register_forward_pre_hook(_cast_inputs, with_kwargs=True)
+                child.register_forward_hook(_outputs_to_float)
+                child._robolearn_cast_hooks = True
+        self._graph = None
+        return self
+
     def reset(self) -> None:
         """Forget the observation history (call at the start of an episode)."""
         self._history.clear()
@@ -95,8 +116,8 @@ class Policy(nn.Module):
         device = self.device
         frame = {}
         for key in needed:
-            value = torch.as_tensor(np.asarray(observation[key]) if not torch.is_tensor(observation[key])
-                                    else observation[key]).to(device)
+            raw = observation[key]
+            value = (raw if torch.is_tensor(raw) else torch.from_numpy(np.array(raw))).to(device)
             expected = [cfg.state_dim] if key == cfg.state_key else cfg.image_shapes[key]
             if list(value.shape) != list(expected):
                 raise ValueError(f'observation {key!r} has shape {tuple(value.shape)}, the policy expects '
@@ -126,3 +147,28 @@ class Policy(nn.Module):
         finally:
             self.train(was_training)
         return actions[0].float().cpu().numpy()
+
+
+def _param_dtype(module: nn.Module) -> torch.dtype:
+    return next((p.dtype for p in module.parameters()), torch.float32)
+
+
+def _cast(value: Any, dtype: torch.dtype) -> Any:
+    if torch.is_tensor(value) and value.is_floating_point() and value.dim() >= 2:
+        return value.to(dtype)
+    if isinstance(value, dict):
+        return {k: _cast(v, dtype) for k, v in value.items()}
+    return value
+
+
+def _cast_inputs(module: nn.Module, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    dtype = _param_dtype(module)
+    return tuple(_cast(a, dtype) for a in args), {k: _cast(v, dtype) for k, v in kwargs.items()}
+
+
+def _outputs_to_float(module: nn.Module, args: tuple, output: Any) -> Any:
+    if torch.is_tensor(output) and output.is_floating_point():
+        return output.float()
+    if isinstance(output, tuple):
+        return tuple(o.float() if torch.is_tensor(o) and o.is_floating_point() else o for o in output)
+    return output

@@ -28,7 +28,7 @@ class TimeEmbedding(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, dim * 4), nn.Mish(), nn.Linear(dim * 4, dim))
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return self.mlp(sinusoidal(t, self.dim))
+        return self.mlp(sinusoidal(t, self.dim).to(self.mlp[0].weight.dtype))
 
 
 def sinusoidal_2d(height: int, width: int, dim: int, device: torch.device | None = None) -> torch.Tensor:

@@ -111,7 +111,7 @@ class SpatialSoftmax(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         maps = self.keypoints(features).flatten(2)  # (B, K, H*W)
         attention = maps.float().softmax(dim=-1)
-        return (attention @ self.grid).flatten(1)  # (B, 2K)
+        return (attention @ self.grid.float()).to(features.dtype).flatten(1)  # (B, 2K)
 
 
 def backbone_per_camera(backbone: nn.Module, images: dict[str, torch.Tensor], keys: list[str]) -> dict[str, torch.Tensor]:
