@@ -6,9 +6,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .act import ACTConfig, ACTPolicy
 from .checkpoint import load_policy, save_policy
 from .common.base import Policy

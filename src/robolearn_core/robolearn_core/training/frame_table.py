@@ -9,9 +9,8 @@ gathers on the device, with the episode-boundary clamping and ``action_is_pad`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch

@@ -7,9 +7,6 @@ given prefix (the actions still to execute from the previous chunk), so the new 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import torch
 
