@@ -1,7 +1,8 @@
 """world_node: runs the simulated world in real time and publishes its state.
 
-Each tick (``physics_rate`` Hz) advances the physics by 1/physics_rate simulated seconds; when the
-process cannot keep up, simulated time falls behind wall time and ``real_time_factor`` says so.
+Each tick (``physics_rate`` Hz) advances the physics to the wall-clock time since the episode began
+(timer jitter does not accumulate), but by at most ``MAX_CATCH_UP_TICKS`` ticks' worth: when the process
+cannot keep up, simulated time falls behind wall time and ``real_time_factor`` says so.
 
 Publishes (for the simulated cameras, rviz and the evaluator):
 - ``/sim/joint_states`` (sensor_msgs/JointState): the follower's true joints, rad, ``state_rate`` Hz
@@ -42,6 +43,7 @@ from robolearn_sim.scripted_expert import ScriptedExpert
 from robolearn_sim.world import World
 
 EXPERT_RATE = 50.0
+MAX_CATCH_UP_TICKS = 3
 
 
 def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str = 'table') -> PoseStamped:
@@ -180,7 +182,10 @@ class WorldNode(Node):
             goal = self.expert.leader_goal(t, follower, 1.0 / EXPERT_RATE, self._start_joints, world.cube_pose()[0])
             world.leader_backend.move_to(goal, 1.0 / EXPERT_RATE)
             self._expert_due += 1.0 / EXPERT_RATE
-        world.step(1.0 / self.physics_rate)
+        behind = (time.monotonic() - self._episode_wall_start) - world.time
+        seconds = min(behind, MAX_CATCH_UP_TICKS / self.physics_rate)
+        if seconds >= world.model.opt.timestep:
+            world.step(seconds)
         self._ticks += 1
         stamp = self.get_clock().now().to_msg()
         if self.direct:
