@@ -50,6 +50,7 @@ class SceneRenderer:
         if target_xy is not None:
             self.model.geom_pos[self._target, :2] = target_xy
         mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_camlight(self.model, self.data)  # the wrist camera rides on the arm
 
     def render(self, camera: str) -> np.ndarray:
         """(height, width, 3) uint8 RGB from camera ``camera`` ('front' or 'wrist')."""

@@ -20,6 +20,7 @@ import sys
 import time
 
 import rclpy
+from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -154,7 +155,14 @@ def main(argv: list[str] | None = None) -> None:
     if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
     print(f'evaluate: joint path: {JOINT_PATH}', file=sys.stderr)
-    report = run_expert_evaluation(args.episodes, args.seed, args.width, args.height, args.episode_timeout, progress=True)
+    try:
+        report = run_expert_evaluation(args.episodes, args.seed, args.width, args.height, args.episode_timeout, progress=True)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        print('evaluate: interrupted; the simulated graph was stopped', file=sys.stderr)
+        sys.exit(130)
+    except (TimeoutError, RuntimeError) as e:
+        print(f'evaluate: {e}', file=sys.stderr)
+        sys.exit(1)
     print(f"success rate {report['success_rate']:.3f} over {report['episodes']} episodes from seed {args.seed}; "
           f"real-time factor {report['real_time_factor']:.3f}; {report['seconds_per_episode']:.1f} s per episode")
     if args.json:
