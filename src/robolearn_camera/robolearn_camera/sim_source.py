@@ -8,6 +8,8 @@ the two cameras render in parallel on other cores (docs/sim.md has the numbers).
 
 from __future__ import annotations
 
+import atexit
+
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
@@ -54,5 +56,6 @@ class SimFrameSource:
             from robolearn_sim.scene_renderer import SceneRenderer
 
             self._renderer = SceneRenderer(self.height, self.width)
+            atexit.register(self._renderer.close)  # free the EGL context before the interpreter tears down
         self._renderer.set_state(self._joints, self._cube[0], self._cube[1], self._target)
         return self._renderer.render(self.camera)

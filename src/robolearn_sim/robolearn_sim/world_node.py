@@ -30,7 +30,6 @@ from geometry_msgs.msg import PoseStamped
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
@@ -100,15 +99,15 @@ class WorldNode(Node):
         if problems:
             raise ValueError(f'{self.get_name()}: invalid parameters: ' + '; '.join(problems))
 
-        self.joint_pub = self.create_publisher(JointState, '/sim/joint_states', qos_profile_sensor_data)
-        self.cube_pub = self.create_publisher(PoseStamped, '/sim/cube_pose', qos_profile_sensor_data)
-        self.target_pub = self.create_publisher(PoseStamped, '/sim/target_pose', qos_profile_sensor_data)
+        self.joint_pub = self.create_publisher(JointState, '/sim/joint_states', 10)
+        self.cube_pub = self.create_publisher(PoseStamped, '/sim/cube_pose', 10)
+        self.target_pub = self.create_publisher(PoseStamped, '/sim/target_pose', 10)
         self.success_pub = self.create_publisher(Bool, '/sim/success', 10)
         self.episode_pub = self.create_publisher(String, '/sim/episode', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         if self.direct:
-            self.follower_pub = self.create_publisher(JointState, '/follower/joint_states', qos_profile_sensor_data)
-            self.leader_pub = self.create_publisher(JointState, '/leader/joint_states', qos_profile_sensor_data)
+            self.follower_pub = self.create_publisher(JointState, '/follower/joint_states', 10)
+            self.leader_pub = self.create_publisher(JointState, '/leader/joint_states', 10)
             self.create_subscription(JointState, '/follower/joint_commands', self._on_command, 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
 
