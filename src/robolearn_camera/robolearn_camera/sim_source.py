@@ -23,10 +23,16 @@ class SimFrameSource:
     """Subscribes to the world's state on ``node``; ``frame()`` renders camera ``camera`` (RGB) or None."""
 
     def __init__(self, node: Node, camera: str, height: int, width: int) -> None:
-        from robolearn_sim.scene import CAMERA_NAMES  # the world's package; imported only for source: sim
+        # The world's package; imported only for source: sim.
+        from robolearn_sim.scene import CAMERA_NAMES
+        from robolearn_sim.scene_renderer import MAX_SIZE, MIN_SIZE
 
         if camera not in CAMERA_NAMES:
             raise ValueError(f"camera_name {camera!r}: the simulated world has cameras {', '.join(CAMERA_NAMES)}")
+        if not (MIN_SIZE[0] <= height <= MAX_SIZE[0] and MIN_SIZE[1] <= width <= MAX_SIZE[1]):
+            raise ValueError(
+                f'height x width {height}x{width}: simulated cameras render {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}'
+            )
         self.camera, self.height, self.width = camera, height, width
         self._renderer = None
         self._joints: np.ndarray | None = None

@@ -19,7 +19,6 @@ import numpy as np
 
 from robolearn_sim.episode_layout import EpisodeLayout
 from robolearn_sim.inverse_kinematics import TopDownIK
-from robolearn_sim.scene import CUBE_HALF
 
 STRATEGIES = ('inside', 'outside')
 #: Arc radius of each strategy (m); the pillar spans radius 0.182..0.218.
@@ -167,7 +166,3 @@ class ScriptedExpert:
         self._q = q_des
         return np.concatenate([q_des + self._correction, [gripper]])
 
-
-def cube_lifted(cube_z: float) -> bool:
-    """Whether the cube is off the table (used in diagnostics and tests)."""
-    return cube_z > CUBE_HALF + 0.01

@@ -79,11 +79,14 @@ def test_sim_camera_renders_the_world(ros_graph) -> None:
     assert 3 <= red.sum() < 200, f'the red cube should be a few pixels of the front view, got {red.sum()}'
 
 
-def test_camera_refuses_a_camera_the_world_does_not_have(ros_graph) -> None:
-    cam = ros_graph.start('robolearn_camera', 'camera_node', params_file='config/sim.yaml', name='front_camera',
-                          params={'camera_name': 'ceiling'})
+@pytest.mark.parametrize(
+    ('params', 'says'),
+    [({'camera_name': 'ceiling'}, ['ceiling', 'front, wrist']), ({'width': 1920, 'height': 1080}, ['1080x1920', '480x640'])],
+)
+def test_sim_camera_refuses_what_the_world_cannot_render(ros_graph, params, says) -> None:
+    cam = ros_graph.start('robolearn_camera', 'camera_node', params_file='config/sim.yaml', name='front_camera', params=params)
     assert cam.wait_exit(30) != 0
-    assert 'ceiling' in cam.output() and 'front, wrist' in cam.output()
+    assert all(s in cam.output() for s in says), cam.output()
 
 
 @pytest.mark.slow
@@ -96,3 +99,9 @@ def test_evaluate_expert_through_the_graph(ros_graph) -> None:
     assert report['real_time_factor'] > 0.8
     assert 'direct' in report['joint_path']
     assert report['camera_fps_mean'] > 10
+
+
+def test_world_node_refuses_a_seed_outside_the_documented_ranges(ros_graph) -> None:
+    world = ros_graph.start('robolearn_sim', 'world_node', **WORLD, params={'seed': 20000})
+    assert world.wait_exit(30) != 0
+    assert 'training 0..4999, evaluation 5000..9999' in world.output()
