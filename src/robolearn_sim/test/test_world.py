@@ -157,3 +157,14 @@ def test_expert_places_the_cube_with_each_strategy(world: World, ik: TopDownIK, 
     result = run_expert_episode(world, ik, 5001, strategy)
     assert result.strategy == strategy
     assert result.success, f'cube at {world.cube_pose()[0]}, target {world.target_xy()}'
+
+
+def test_averaging_the_two_strategies_fails(world: World, ik: TopDownIK, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task is multimodal for real: the mean of the inside and outside arcs runs into the pillar."""
+    import robolearn_sim.scripted_expert as scripted_expert
+
+    inside, outside = scripted_expert.ARC_RADIUS['inside'], scripted_expert.ARC_RADIUS['outside']
+    mean = ((inside[0] + outside[0]) / 2, (inside[1] + outside[1]) / 2)
+    monkeypatch.setitem(scripted_expert.ARC_RADIUS, 'inside', mean)
+    result = run_expert_episode(world, ik, 5001, 'inside')
+    assert not result.success
