@@ -9,7 +9,7 @@ Publishes (for the simulated cameras, rviz and the evaluator):
 - ``/sim/cube_pose``, ``/sim/target_pose`` (geometry_msgs/PoseStamped, frame ``table``)
 - ``/sim/success`` (std_msgs/Bool, 10 Hz): the task success of robolearn_sim.task_success
 - ``/sim/episode`` (std_msgs/String, JSON, 10 Hz): seed, strategy, sim_time, expert_done, success,
-  real_time_factor
+  real_time_factor, lost_s (wall seconds the physics fell too far behind to catch up, this episode)
 Services: ``~/reset`` (std_srvs/Trigger): start the next episode (seeds count up from ``seed``).
 
 The scripted expert (``expert: true``) moves the world's invisible leader arm. The joints reach ROS
@@ -42,7 +42,7 @@ from robolearn_sim.scripted_expert import ScriptedExpert
 from robolearn_sim.world import World
 
 EXPERT_RATE = 50.0
-MAX_CATCH_UP_TICKS = 3
+MAX_CATCH_UP_TICKS = 5
 
 
 def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str = 'table') -> PoseStamped:
@@ -143,6 +143,7 @@ class WorldNode(Node):
         self.expert = ScriptedExpert(self.ik, layout) if self.expert_enabled else None
         self._start_joints = self.world.follower_backend.present_positions()
         self._episode_wall_start = time.monotonic()
+        self._lost = 0.0  # wall seconds the simulation could not keep up with, this episode
         self._expert_due = 0.0
         strategy = self.expert.strategy if self.expert else 'none'
         self.get_logger().info(f'episode seed={seed} strategy={strategy}')
@@ -181,8 +182,10 @@ class WorldNode(Node):
             goal = self.expert.leader_goal(t, follower, 1.0 / EXPERT_RATE, self._start_joints, world.cube_pose()[0])
             world.leader_backend.move_to(goal, 1.0 / EXPERT_RATE)
             self._expert_due += 1.0 / EXPERT_RATE
-        behind = (time.monotonic() - self._episode_wall_start) - world.time
+        behind = (time.monotonic() - self._episode_wall_start - self._lost) - world.time
         seconds = min(behind, MAX_CATCH_UP_TICKS / self.physics_rate)
+        if behind > seconds:  # too far behind to catch up: that wall time is lost to the simulation
+            self._lost += behind - seconds
         if seconds >= world.model.opt.timestep:
             world.step(seconds)
         self._ticks += 1
@@ -216,7 +219,8 @@ class WorldNode(Node):
             'sim_time': round(self.world.time, 4),
             'expert_done': bool(self.expert.done(self.world.time)) if self.expert else None,
             'success': success,
-            'real_time_factor': round(self.real_time_factor(), 4),
+            'real_time_factor': round(self.real_time_factor(), 6),
+            'lost_s': round(self._lost, 4),
         })))
 
     def _publish_diagnostics(self) -> None:

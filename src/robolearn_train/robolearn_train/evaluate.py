@@ -6,6 +6,10 @@ With ``--expert`` the scripted expert moves the simulated leader arm, the teleop
 joints into the follower's commands at 50 Hz, the world's physics moves the follower, and two camera
 nodes render the world (96x128 by default). Each episode ends when the world reports success, or fails
 when the expert is done and the cube is not placed. Seeds: evaluation 5000..9999, training 0..4999.
+``real_time_factor`` is simulated over wall time, both read from the world's clocks at the end of each
+episode and summed (the world steps to the wall clock, so it reads 1 less the part of a tick it trails
+by); ``sim_time_lost_s`` is the wall time the world fell too far behind to simulate (0: it kept real
+time throughout); ``seconds_per_episode`` is the wall time evaluate saw per episode.
 
 Until the simulated Feetech buses are wired in, the world node stands in for the two so100_drivers
 (``direct_joint_topics``); the report says so under ``joint_path``.
@@ -104,6 +108,9 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
                 results.append({
                     'seed': want, 'strategy': e['strategy'], 'success': bool(e['success']),
                     'sim_s': e['sim_time'] - sim_start, 'wall_s': wall,
+                    # The world's own clocks, read at one instant: simulated time and wall time since reset.
+                    'lost_s': e['lost_s'],
+                    'world_sim_s': e['sim_time'], 'world_wall_s': e['sim_time'] / max(e['real_time_factor'], 1e-9),
                     'camera_fps': (sum(node.frames.values()) - frames_start) / wall / 2,
                 })
             run_wall = time.monotonic() - run_start
@@ -113,12 +120,14 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
         rclpy.try_shutdown()
     n = len(results)
     sim, wall = sum(r['sim_s'] for r in results), sum(r['wall_s'] for r in results)
+    world_sim, world_wall = sum(r['world_sim_s'] for r in results), sum(r['world_wall_s'] for r in results)
     strategies = collections.Counter(r['strategy'] for r in results)
     return {
         'success_rate': sum(r['success'] for r in results) / n,
         'episodes': n,
         'first_seed': seed,
-        'real_time_factor': sim / wall,
+        'real_time_factor': world_sim / world_wall,
+        'sim_time_lost_s': sum(r['lost_s'] for r in results),
         'seconds_per_episode': wall / n,
         'sim_seconds_per_episode': sim / n,
         'strategy_share': {k: v / n for k, v in sorted(strategies.items())},

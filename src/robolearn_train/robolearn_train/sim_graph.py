@@ -7,8 +7,10 @@ Why not ``ros2 launch``: the pip environment has no ``launch`` package. The exec
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,7 @@ class SimGraph:
 
     def __init__(self, overrides: dict[str, dict[str, Any]], nodes=SIM_NODES, log_dir: Path | None = None) -> None:
         self.overrides, self.nodes = overrides, nodes
+        self._own_log_dir = log_dir is None  # a temporary one: removed after a clean run, kept after a failure
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix='robolearn-sim-graph-'))
         self.running: list[RunningNode] = []
 
@@ -83,7 +86,7 @@ class SimGraph:
             for n in self.running if n.proc.poll() is not None
         ]
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         for node in reversed(self.running):
             if node.proc.poll() is None:
                 node.proc.send_signal(signal.SIGINT)
@@ -93,3 +96,7 @@ class SimGraph:
             except subprocess.TimeoutExpired:
                 os.killpg(node.proc.pid, signal.SIGKILL)
                 node.proc.wait(5)
+        if exc_type is None and self._own_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+        elif exc_type is not None:
+            print(f'simulated graph: node logs kept in {self.log_dir}', file=sys.stderr)
