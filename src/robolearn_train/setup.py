@@ -19,6 +19,7 @@ setup(
     entry_points={
         'console_scripts': [
             'fit = robolearn_train.fit:main',
+            'evaluate = robolearn_train.evaluate:main',
         ],
     },
 )

@@ -1,7 +1,8 @@
 """camera_node: publishes sensor_msgs/Image and CameraInfo for one camera.
 
 Sources: ``pattern`` (a deterministic test pattern, for checking a pipeline end to end without a
-camera). The recording issue adds OpenCV capture and video files, the simulated world adds ``sim``.
+camera) and ``sim`` (renders the simulated world's camera ``camera_name``: robolearn_camera.sim_source).
+The recording issue adds OpenCV capture and video files.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image
 
 from robolearn_camera.image_conversion import ENCODINGS, array_to_image, convert_channels
+from robolearn_camera.sim_source import SimFrameSource
 from robolearn_core.test_pattern import test_pattern
 
-SOURCES = ('pattern',)
+SOURCES = ('pattern', 'sim')
 
 
 class CameraNode(Node):
@@ -46,6 +48,7 @@ class CameraNode(Node):
         self.image_pub = self.create_publisher(Image, f'{base}/image_raw', 10)
         self.info_pub = self.create_publisher(CameraInfo, f'{base}/camera_info', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.sim_source = SimFrameSource(self, self.camera_name, self.height, self.width) if self.source == 'sim' else None
         self.frames = 0
         self._window_start = time.monotonic()
         self._window_frames = 0
@@ -68,7 +71,12 @@ class CameraNode(Node):
         assert self.encoding in ENCODINGS
 
     def _tick(self) -> None:
-        rgb = test_pattern(self.frames, self.height, self.width)
+        if self.sim_source is not None:
+            rgb = self.sim_source.frame()
+            if rgb is None:  # the world has not published its state yet
+                return
+        else:
+            rgb = test_pattern(self.frames, self.height, self.width)
         stamp = self.get_clock().now().to_msg()
         pixels = rgb if self.encoding == 'rgb8' else convert_channels(rgb, 'rgb8', self.encoding)
         self.image_pub.publish(array_to_image(pixels, self.encoding, stamp, self.frame_id))
