@@ -25,7 +25,7 @@ check-launch: build
 	scripts/with-env check_launch
 
 demo: build
-	scripts/with-env scripts/demo
+	scripts/with-env demo
 
 clean:
 	rm -rf build install log

@@ -41,7 +41,7 @@ def test_node_ignoring_sigint_fails_the_test(inner_env):
             p.wait_for_output('up')
     ''')
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(['*stubborn did not exit within 1.0 s of SIGINT*'])
+    result.stdout.fnmatch_lines(['*stubborn did not exit within 1 s of SIGINT*'])
 
 
 def test_leftover_child_fails_the_test(inner_env):

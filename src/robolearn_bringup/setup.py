@@ -25,6 +25,7 @@ setup(
     entry_points={
         'console_scripts': [
             'check_launch = robolearn_bringup.launch_check:main',
+            'demo = robolearn_bringup.demo:main',
         ],
     },
 )

@@ -18,6 +18,9 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'so100_driver = robolearn_hardware.so100_driver:main',
+            'calibrate = robolearn_hardware.calibrate:main',
+            'sim_bus = robolearn_hardware.sim_bus_main:main',
         ],
     },
 )

@@ -18,6 +18,7 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'teleop_node = robolearn_teleop.teleop_node:main',
             'recorder_node = robolearn_teleop.recorder_node:main',
         ],
     },

@@ -18,6 +18,8 @@ setup(
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
+            'fit = robolearn_train.fit:main',
+            'evaluate = robolearn_train.evaluate:main',
             'dataset = robolearn_train.dataset_cli:main',
         ],
     },

@@ -20,26 +20,24 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import rclpy
-import yaml
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 
+from robolearn_core.process_graph import NodeProcess, ProcessGraph
+
 REPO = Path(__file__).resolve().parents[2]
-INSTALL = Path(os.environ.get('ROBOLEARN_INSTALL', REPO / 'install'))
 DOMAIN_LOCK_DIR = Path(tempfile.gettempdir()) / 'robolearn-ros-domains'
 # Fast DDS on Linux: domain ids 0..101 leave room for the participants' ports.
 DOMAIN_IDS = range(1, 102)
@@ -68,36 +66,15 @@ class DomainLease:
         os.close(self._fd)
 
 
-@dataclass
-class NodeProcess:
-    """One started node: its command line, its process and its combined stdout/stderr log."""
-
-    label: str
-    argv: list[str]
-    proc: subprocess.Popen
-    log_path: Path
-    returncode: int | None = None
-    may_exit: bool = False  # set by wait_exit: a test that expects the process to end by itself
-    problems: list[str] = field(default_factory=list)
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors='replace')
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
+class TestProcess(NodeProcess):
+    """A NodeProcess whose waits fail the test, with the process output, instead of returning None."""
 
     def wait_for_output(self, pattern: str, timeout: float = 10.0) -> re.Match:
-        """Wait until the process printed a line matching ``pattern``; fail if it exits first."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            m = re.search(pattern, self.output(), re.MULTILINE)
-            if m:
-                return m
-            if not self.running():
-                break
-            time.sleep(0.05)
-        state = 'is still running' if self.running() else f'exited with {self.proc.returncode}'
-        pytest.fail(f'{self.label} did not print /{pattern}/ within {timeout} s ({state}); output:\n{self.output()}')
+        m = super().wait_for_output(pattern, timeout)
+        if m is None:
+            state = 'is still running' if self.running() else f'exited with {self.proc.returncode}'
+            pytest.fail(f'{self.label} did not print /{pattern}/ within {timeout} s ({state}); output:\n{self.output()}')
+        return m
 
     def wait_exit(self, timeout: float) -> int:
         """Wait for the process to exit by itself (e.g. a node that must refuse to start)."""
@@ -107,124 +84,34 @@ class NodeProcess:
         except subprocess.TimeoutExpired:
             pytest.fail(f'{self.label} still running after {timeout} s; output:\n{self.output()}')
 
-    def interrupt(self, timeout: float) -> None:
-        """SIGINT, as ros2 launch sends; record a problem if it does not exit or leaves processes behind."""
-        if self.running():
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.problems.append(f'{self.label} did not exit within {timeout} s of SIGINT; killed')
-                self.proc.kill()
-                self.proc.wait(5)
-        self.returncode = self.proc.returncode
-        try:
-            os.killpg(self.proc.pid, 0)
-        except ProcessLookupError:
-            return
-        self.problems.append(f'{self.label} left processes behind in its session; killed them')
-        os.killpg(self.proc.pid, signal.SIGKILL)
 
+class RosGraph(ProcessGraph):
+    """The processes of one test, a probe node in the same domain, and helpers to wait on both.
 
-class RosGraph:
-    """The processes of one test, a probe node in the same domain, and helpers to wait on both."""
+    Process handling is robolearn_core.process_graph (the same code `make demo` and `evaluate` use); this
+    class adds the probe node and turns timeouts and crashes into test failures that show node output.
+    """
+
+    process_class = TestProcess
 
     def __init__(self, domain_id: int, workdir: Path, stop_timeout: float = 5.0) -> None:
-        self.domain_id = domain_id
-        self.workdir = workdir
-        self.stop_timeout = stop_timeout
-        self.processes: list[NodeProcess] = []
-        self.env = dict(os.environ)
-        self.env.update(
-            ROS_DOMAIN_ID=str(domain_id),
-            ROS_AUTOMATIC_DISCOVERY_RANGE='LOCALHOST',
-            PYTHONUNBUFFERED='1',
-            RCUTILS_LOGGING_BUFFERED_STREAM='0',
-            RCUTILS_COLORIZED_OUTPUT='0',
+        super().__init__(
+            workdir,
+            env={'ROS_DOMAIN_ID': str(domain_id), 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST'},
+            stop_timeout=stop_timeout,
         )
+        self.domain_id = domain_id
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node: Node = rclpy.create_node('test_probe', context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
 
-    # --- processes -----------------------------------------------------------------------------
-    @staticmethod
-    def executable(package: str, executable: str) -> Path:
-        path = INSTALL / package / 'lib' / package / executable
-        if not path.exists():
-            raise FileNotFoundError(f'{path} does not exist: is {executable!r} a console script of {package}, and is the workspace built?')
-        return path
-
-    def start(
-        self,
-        package: str,
-        executable: str,
-        *,
-        name: str | None = None,
-        namespace: str | None = None,
-        params_file: str | Path | None = None,
-        params: Mapping[str, Any] | None = None,
-        remaps: Mapping[str, str] | None = None,
-        args: list[str] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> NodeProcess:
-        """Start an installed node executable: ``<exe> [args] --ros-args --params-file F -r __node:=name ...``."""
-        return self.start_command(
-            [str(self.executable(package, executable)), *(args or [])],
-            label=name or executable,
-            name=name,
-            namespace=namespace,
-            params_file=params_file,
-            params=params,
-            remaps=remaps,
-            env=env,
-        )
-
-    def start_command(
-        self,
-        command: list[str],
-        *,
-        label: str,
-        name: str | None = None,
-        namespace: str | None = None,
-        params_file: str | Path | None = None,
-        params: Mapping[str, Any] | None = None,
-        remaps: Mapping[str, str] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> NodeProcess:
-        """Start any command (a test-only node script, a tool) with the same ROS arguments and checks."""
-        ros_args: list[str] = []
-        if params_file is not None:
-            path = Path(params_file)
-            ros_args += ['--params-file', str(path if path.is_absolute() else REPO / path)]
-        if params:
-            # One YAML file for overrides: rclpy parses it exactly like a launch file's parameters.
-            override = self.workdir / f'{label}-{len(self.processes)}-params.yaml'
-            override.write_text(yaml.safe_dump({'/**': {'ros__parameters': dict(params)}}))
-            ros_args += ['--params-file', str(override)]
-        if name:
-            ros_args += ['-r', f'__node:={name}']
-        if namespace:
-            ros_args += ['-r', f'__ns:={namespace}']
-        for src, dst in (remaps or {}).items():
-            ros_args += ['-r', f'{src}:={dst}']
-        argv = [*command, *(['--ros-args', *ros_args] if ros_args else [])]
-        log_path = self.workdir / f'{label}-{len(self.processes)}.log'
-        log = open(log_path, 'wb')
-        proc = subprocess.Popen(
-            argv,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env={**self.env, **(env or {})},
-            cwd=self.workdir,
-            start_new_session=True,
-        )
-        log.close()
-        node = NodeProcess(label, argv, proc, log_path)
-        self.processes.append(node)
-        return node
+    def start_command(self, command: list[str], *, label: str, params_file: str | Path | None = None, **kw: Any) -> TestProcess:
+        """As ProcessGraph.start_command; a relative ``params_file`` is taken from the repository root."""
+        if params_file is not None and not Path(params_file).is_absolute():
+            params_file = REPO / params_file
+        return super().start_command(command, label=label, params_file=params_file, **kw)  # type: ignore[return-value]
 
     def stop(self, node: NodeProcess) -> None:
         node.interrupt(self.stop_timeout)
@@ -243,7 +130,7 @@ class RosGraph:
         pytest.fail(f'timed out after {timeout} s waiting for {message or predicate}\n{self.describe()}')
 
     def _fail_on_crash(self) -> None:
-        crashed = [p for p in self.processes if not p.may_exit and p.proc.poll() not in (None, 0)]
+        crashed = self.crashed()
         if crashed:
             pytest.fail(f'{crashed[0].label} exited with {crashed[0].proc.returncode} while the test waited\n{self.describe()}')
 
@@ -268,19 +155,9 @@ class RosGraph:
     def publisher(self, topic: str, msg_type: type, qos: QoSProfile | int = 10):
         return self.node.create_publisher(msg_type, topic, qos)
 
-    def describe(self) -> str:
-        parts = []
-        for p in self.processes:
-            state = 'running' if p.running() else f'exited {p.proc.returncode}'
-            parts.append(f'----- {p.label} ({state}): {" ".join(p.argv)}\n{p.output()[-4000:]}')
-        return '\n'.join(parts)
-
     # --- teardown --------------------------------------------------------------------------------
     def close(self) -> list[str]:
-        problems: list[str] = []
-        for p in reversed(self.processes):
-            p.interrupt(self.stop_timeout)
-            problems += p.problems
+        problems = super().close()
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)

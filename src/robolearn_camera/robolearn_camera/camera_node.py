@@ -1,10 +1,12 @@
 """camera_node: publishes sensor_msgs/Image and CameraInfo for one camera.
 
 Sources (``source`` parameter, classes in frame_sources.py): ``pattern`` (a deterministic test pattern),
-``opencv`` (a camera by index or path, with width/height/fps/fourcc), ``file`` (plays a video file).
+``opencv`` (a camera by index or path, with width/height/fps/fourcc), ``file`` (plays a video file), and
+``sim`` (renders the simulated world's camera ``camera_name``: robolearn_camera.sim_source).
 A capture thread reads frames, stamps each at capture time and publishes it; when the source fails it is
-closed and reopened every ``reconnect_period`` seconds. Measured fps, dropped frames and the connection
-state go to /diagnostics once a second.
+closed and reopened every ``reconnect_period`` seconds. ``sim`` renders on a timer of the node instead
+(its EGL context and the world-state subscriptions stay on the executor thread). Measured fps, dropped
+frames and the connection state go to /diagnostics once a second.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from robolearn_camera.frame_sources import SOURCES, SourceConfig, SourceError
 from robolearn_camera.image_conversion import ENCODINGS, array_to_image, convert_channels
+from robolearn_camera.sim_source import SimFrameSource
+
+#: every value of the source parameter
+SOURCE_NAMES = (*SOURCES, 'sim')
 
 
 class CameraNode(Node):
@@ -32,7 +38,7 @@ class CameraNode(Node):
             return self.declare_parameter(name, default, ParameterDescriptor(description=description, **ro)).value
 
         self.camera_name = param('camera_name', 'front', 'topics go to /cameras/<camera_name>/')
-        self.source_name = param('source', 'pattern', f'one of {", ".join(SOURCES)}')
+        self.source_name = param('source', 'pattern', f'one of {", ".join(SOURCE_NAMES)}')
         self.width = param('width', 128, 'pixels (frames of another size are resized to it)')
         self.height = param('height', 96, 'pixels')
         self.fps = param('fps', 30.0, 'frames per second (asked of the camera; the pace of pattern and file)')
@@ -49,8 +55,13 @@ class CameraNode(Node):
         self.image_pub = self.create_publisher(Image, f'{base}/image_raw', 10)
         self.info_pub = self.create_publisher(CameraInfo, f'{base}/camera_info', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.source = SOURCES[self.source_name](SourceConfig(
-            self.width, self.height, self.fps, self.device, self.fourcc, self.loop))
+        self.sim_source = None
+        if self.source_name == 'sim':
+            self.sim_source = SimFrameSource(self, self.camera_name, self.height, self.width)
+            self.source = SOURCES['pattern'](SourceConfig(self.width, self.height, self.fps))  # unused placeholder
+        else:
+            self.source = SOURCES[self.source_name](SourceConfig(
+                self.width, self.height, self.fps, self.device, self.fourcc, self.loop))
         self.frames = 0
         self.dropped = 0
         self.reconnects = 0
@@ -65,8 +76,8 @@ class CameraNode(Node):
 
     def _validate(self) -> None:
         problems = []
-        if self.source_name not in SOURCES:
-            problems.append(f"source {self.source_name!r} is not one of {', '.join(SOURCES)}")
+        if self.source_name not in SOURCE_NAMES:
+            problems.append(f"source {self.source_name!r} is not one of {', '.join(SOURCE_NAMES)}")
         if self.encoding not in ('rgb8', 'bgr8', 'mono8'):
             problems.append(f'encoding {self.encoding!r} is not one of rgb8, bgr8, mono8')
         if not (8 <= self.width <= 4096 and 8 <= self.height <= 4096):
@@ -85,9 +96,20 @@ class CameraNode(Node):
 
     # -- capture -----------------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the capture thread (called from main, not the constructor: opening devices is I/O)."""
+        """Start capturing (called from main, not the constructor: opening devices is I/O)."""
+        if self.sim_source is not None:
+            self.create_timer(1.0 / self.fps, self._sim_tick)
+            return
         self._thread = threading.Thread(target=self._capture_loop, name='capture', daemon=True)
         self._thread.start()
+
+    def _sim_tick(self) -> None:
+        rgb = self.sim_source.frame()
+        if rgb is None:  # the world has not published its state yet
+            self.last_error = 'waiting for the simulated world (/sim/joint_states, /sim/cube_pose)'
+            return
+        self.connected, self.last_error = True, ''
+        self._publish(rgb)
 
     def _open(self) -> bool:
         try:
@@ -173,7 +195,7 @@ class CameraNode(Node):
         status = DiagnosticStatus(
             level=level,
             name=f'{self.get_name()}: camera {self.camera_name}',
-            hardware_id=self.source.describe(),
+            hardware_id=f'sim camera {self.camera_name}' if self.sim_source is not None else self.source.describe(),
             message=message,
             values=[
                 KeyValue(key='measured_fps', value=f'{self.measured_fps:.1f}'),

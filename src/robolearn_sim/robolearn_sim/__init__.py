@@ -1,1 +1,5 @@
-"""The simulated world: MuJoCo SO-100/101 scene, simulated Feetech buses on pseudo-terminals, simulated cameras, scripted expert and task success."""
+"""The simulated world (MuJoCo). Rendering is headless: MUJOCO_GL defaults to egl (Mesa on CPU) here."""
+
+import os
+
+os.environ.setdefault('MUJOCO_GL', 'egl')

@@ -1,0 +1,114 @@
+"""A FrameSource held in memory: datasets built by code (tests, synthetic tasks), same contract as the reader.
+
+Why a real class and not a mock: the trainer and the policies only see ``FrameSource``; this one
+implements all of it (features, stats, camera keys, episode selection, ``delta_timestamps`` with
+clamping and ``_is_pad``), so what trains on it trains on a recorded dataset too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+_IMAGE_PREFIX = 'observation.images.'
+
+
+def compute_stats(values: np.ndarray, image: bool) -> dict[str, np.ndarray]:
+    """LeRobot's stats of one feature: vectors per dimension, images per channel with shape (3, 1, 1)."""
+    if image:  # (N, 3, H, W) -> per channel
+        flat = values.transpose(1, 0, 2, 3).reshape(values.shape[1], -1)
+        shape = (values.shape[1], 1, 1)
+    else:
+        flat = values.reshape(values.shape[0], -1).T
+        shape = values.shape[1:]
+    out = {'mean': flat.mean(1), 'std': flat.std(1), 'min': flat.min(1), 'max': flat.max(1),
+           'q01': np.quantile(flat, 0.01, axis=1), 'q99': np.quantile(flat, 0.99, axis=1)}
+    stats = {k: v.astype(np.float32).reshape(shape) for k, v in out.items()}
+    stats['count'] = np.array([values.shape[0]], dtype=np.int64)
+    return stats
+
+
+class InMemoryDataset:
+    """Episodes of arrays: ``episodes[i][key]`` is (T_i, ...) float32; images (T_i, 3, H, W) in [0, 1].
+
+    ``tasks`` gives each episode's task string. ``episodes`` selects a subset (like the reader's
+    argument); stats are always those of the whole dataset, as in meta/stats.json.
+    """
+
+    def __init__(self, episodes: Sequence[Mapping[str, np.ndarray]], fps: int, tasks: Sequence[str] | None = None,
+                 selected: Sequence[int] | None = None, delta_timestamps: Mapping[str, Sequence[float]] | None = None):
+        if not episodes:
+            raise ValueError('an in-memory dataset needs at least one episode')
+        keys = set(episodes[0])
+        for i, ep in enumerate(episodes):
+            if set(ep) != keys:
+                raise ValueError(f'episode {i} has features {sorted(ep)}, episode 0 has {sorted(keys)}')
+            lengths = {k: len(v) for k, v in ep.items()}
+            if len(set(lengths.values())) != 1:
+                raise ValueError(f'episode {i}: features have different lengths {lengths}')
+        self._episodes = [{k: np.asarray(v, dtype=np.float32) for k, v in ep.items()} for ep in episodes]
+        self._tasks = list(tasks) if tasks is not None else ['' for _ in episodes]
+        self.fps = int(fps)
+        self.camera_keys = sorted(k for k in keys if k.startswith(_IMAGE_PREFIX))
+        self.features: dict[str, dict[str, Any]] = {}
+        for key in sorted(keys):
+            sample = self._episodes[0][key][0]
+            if key in self.camera_keys:
+                c, h, w = sample.shape
+                self.features[key] = {'dtype': 'video', 'shape': [h, w, c], 'names': ['height', 'width', 'channels']}
+            else:
+                self.features[key] = {'dtype': 'float32', 'shape': list(sample.shape), 'names': None}
+        for key, dtype in (('timestamp', 'float32'), ('frame_index', 'int64'), ('episode_index', 'int64'),
+                           ('index', 'int64'), ('task_index', 'int64')):
+            self.features[key] = {'dtype': dtype, 'shape': [1], 'names': None}
+        self.stats = {k: compute_stats(np.concatenate([ep[k] for ep in self._episodes]), k in self.camera_keys)
+                      for k in sorted(keys)}
+        self._starts = np.cumsum([0] + [len(next(iter(ep.values()))) for ep in self._episodes])
+        self._task_list = sorted(set(self._tasks))
+        self.select(selected, delta_timestamps)
+
+    def select(self, selected: Sequence[int] | None, delta_timestamps: Mapping[str, Sequence[float]] | None = None) -> None:
+        chosen = list(range(len(self._episodes))) if selected is None else list(selected)
+        bad = [e for e in chosen if not 0 <= e < len(self._episodes)]
+        if bad:
+            raise IndexError(f'episodes {bad} do not exist (dataset has {len(self._episodes)})')
+        self.episode_indices = chosen
+        self.num_episodes = len(chosen)
+        self.delta_timestamps = {k: list(v) for k, v in (delta_timestamps or {}).items()}
+        unknown = [k for k in self.delta_timestamps if k not in self.stats]
+        if unknown:
+            raise KeyError(f'delta_timestamps name features the dataset lacks: {unknown}')
+        self._frames = [(e, f) for e in chosen for f in range(self._starts[e + 1] - self._starts[e])]
+
+    def subset(self, selected: Sequence[int]) -> 'InMemoryDataset':
+        """The same data restricted to some episodes (a cheap copy sharing the arrays)."""
+        other = object.__new__(InMemoryDataset)
+        other.__dict__.update(self.__dict__)
+        other.select(selected, self.delta_timestamps)
+        return other
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        if not -len(self) <= index < len(self):
+            raise IndexError(f'frame {index} out of range ({len(self)} frames)')
+        ep, frame = self._frames[index]
+        data = self._episodes[ep]
+        length = self._starts[ep + 1] - self._starts[ep]
+        item: dict[str, Any] = {}
+        for key, values in data.items():
+            deltas = self.delta_timestamps.get(key)
+            if deltas is None:
+                item[key] = values[frame]
+                continue
+            wanted = frame + np.round(np.asarray(deltas) * self.fps).astype(int)
+            clamped = np.clip(wanted, 0, length - 1)
+            item[key] = values[clamped]
+            item[f'{key}_is_pad'] = wanted != clamped
+        item.update(episode_index=ep, frame_index=frame, index=int(self._starts[ep] + frame),
+                    task_index=self._task_list.index(self._tasks[ep]), timestamp=frame / self.fps,
+                    task=self._tasks[ep])
+        return item

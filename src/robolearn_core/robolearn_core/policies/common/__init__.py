@@ -1,0 +1,1 @@
+"""Parts every policy shares, written once: normalization, vision encoder, embeddings, schedules, U-Net."""

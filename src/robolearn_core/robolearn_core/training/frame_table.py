@@ -1,0 +1,116 @@
+"""A dataset decoded once into tensors, and training batches gathered from it on the device.
+
+Why: decoding video and stacking windows per sample on the CPU is what limits training speed for
+small policies. Here a torch DataLoader with worker processes reads every frame of a FrameSource
+once (images kept as uint8); batches of observation history and action chunks are then index
+gathers on the device, with the episode-boundary clamping and ``action_is_pad`` mask of LeRobot's
+``delta_timestamps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ..dataset.api import FrameSource
+
+
+class _Frames(Dataset):
+    """Frames of a FrameSource reduced to the keys a policy needs, images as uint8."""
+
+    def __init__(self, source: FrameSource, keys: Sequence[str], camera_keys: Sequence[str]):
+        self.source, self.keys, self.camera_keys = source, list(keys), set(camera_keys)
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        frame = self.source[index]
+        out = {'episode_index': np.int64(frame['episode_index']), 'frame_index': np.int64(frame['frame_index'])}
+        for key in self.keys:
+            value = np.array(frame[key])  # a writable copy (readers may hand out read-only views)
+            if key in self.camera_keys:
+                value = np.clip(np.rint(value * 255.0), 0, 255).astype(np.uint8)
+            out[key] = value
+        return out
+
+
+@dataclass
+class FrameTable:
+    """Every frame's features as tensors (N, ...), frames of an episode contiguous and in order."""
+
+    data: dict[str, torch.Tensor]
+    episode_index: torch.Tensor  # (N,)
+    episode_start: torch.Tensor  # (N,) first frame of each frame's episode
+    episode_end: torch.Tensor    # (N,) last frame of each frame's episode
+    camera_keys: list[str]
+
+    @classmethod
+    def from_source(cls, source: FrameSource, keys: Sequence[str], workers: int = 0,
+                    progress: bool = True) -> 'FrameTable':
+        missing = [k for k in keys if k not in source.features]
+        if missing:
+            raise ValueError(f'dataset lacks feature(s): {", ".join(missing)}')
+        cams = [k for k in keys if k in source.camera_keys]
+        # contiguous runs of frames per worker batch: a reader that decodes whole episodes decodes each
+        # episode in few workers, not in every one
+        batch = int(min(512, max(64, len(source) // max(1, 4 * workers))))
+        loader = DataLoader(_Frames(source, keys, cams), batch_size=batch, num_workers=workers, shuffle=False,
+                            persistent_workers=False)
+        chunks: dict[str, list[torch.Tensor]] = {}
+        for batch in tqdm(loader, desc='reading dataset', unit='batch', disable=not progress, leave=False):
+            for key, value in batch.items():
+                chunks.setdefault(key, []).append(value)
+        data = {k: torch.cat(v) for k, v in chunks.items()}
+        episode = data.pop('episode_index')
+        frame = data.pop('frame_index')
+        n = len(episode)
+        if n == 0:
+            raise ValueError('dataset has no frames')
+        change = torch.ones(n, dtype=torch.bool)
+        change[1:] = episode[1:] != episode[:-1]
+        starts_at = torch.nonzero(change).flatten()
+        if len(torch.unique(episode)) != len(starts_at):
+            raise ValueError('frames of an episode are not contiguous in the dataset')
+        run = torch.cumsum(change.long(), 0) - 1
+        ends_at = torch.cat([starts_at[1:] - 1, torch.tensor([n - 1])])
+        start, end = starts_at[run], ends_at[run]
+        if not torch.equal(frame, torch.arange(n) - start):
+            raise ValueError('frame_index of the dataset is not 0, 1, 2, ... within each episode')
+        return cls(data, episode, start, end, cams)
+
+    def to(self, device: torch.device | str) -> 'FrameTable':
+        move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+        return FrameTable({k: move(v) for k, v in self.data.items()}, move(self.episode_index),
+                          move(self.episode_start), move(self.episode_end), self.camera_keys)
+
+    @property
+    def device(self) -> torch.device:
+        return self.episode_index.device
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.data.values())
+
+    def frames_of(self, episodes: Sequence[int]) -> torch.Tensor:
+        wanted = torch.as_tensor(list(episodes), device=self.device)
+        return torch.nonzero(torch.isin(self.episode_index, wanted)).flatten()
+
+    def batch(self, index: torch.Tensor, obs_keys: Sequence[str], n_obs_steps: int, action_key: str,
+              horizon: int) -> dict[str, torch.Tensor]:
+        """Observation history (B, n_obs_steps, ...) ending at ``index`` and action chunk (B, horizon, A)
+        starting there; steps outside the episode repeat its first/last frame (actions marked as pad)."""
+        start, end = self.episode_start[index, None], self.episode_end[index, None]
+        obs_idx = index[:, None] + torch.arange(1 - n_obs_steps, 1, device=index.device)
+        obs_idx = torch.maximum(obs_idx, start)
+        act_idx = index[:, None] + torch.arange(horizon, device=index.device)
+        pad = act_idx > end
+        act_idx = torch.minimum(act_idx, end)
+        out = {k: self.data[k][obs_idx] for k in obs_keys}
+        out[action_key] = self.data[action_key][act_idx]
+        out[f'{action_key}_is_pad'] = pad
+        return out

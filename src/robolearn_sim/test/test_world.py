@@ -1,0 +1,170 @@
+"""The simulated world in plain Python: layouts per seed, the two JointBackends, task success, the expert."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robolearn_core.sim_joints import SO_JOINT_NAMES, JointBackend
+from robolearn_sim.episode_layout import EVAL_SEEDS, TRAIN_SEEDS, sample_layout, seed_split
+from robolearn_sim.expert_episode import run_expert_episode
+from robolearn_sim.inverse_kinematics import TopDownIK
+from robolearn_sim.scene import CUBE_HALF
+from robolearn_sim.scripted_expert import STRATEGIES, ScriptedExpert
+from robolearn_sim.world import HOME_POSITIONS, World
+
+ALL_ON = np.ones(6, dtype=bool)
+
+
+@pytest.fixture(scope='module')
+def world() -> World:
+    return World()
+
+
+@pytest.fixture(scope='module')
+def ik(world: World) -> TopDownIK:
+    return TopDownIK(world.model)
+
+
+def test_same_seed_gives_the_same_cube_pose_and_another_seed_another(world: World) -> None:
+    world.reset(5003)
+    first = world.cube_pose()
+    world.step(0.3)
+    world.reset(5011)
+    other = world.cube_pose()
+    world.reset(5003)
+    again = world.cube_pose()
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert np.linalg.norm(first[0][:2] - other[0][:2]) > 1e-3
+    assert sample_layout(5003) == sample_layout(5003)
+
+
+def test_training_and_evaluation_seeds_are_disjoint_and_others_refused() -> None:
+    assert set(TRAIN_SEEDS).isdisjoint(EVAL_SEEDS)
+    assert seed_split(0) == 'train' and seed_split(5000) == 'eval'
+    with pytest.raises(ValueError, match='outside the documented ranges'):
+        sample_layout(-1)
+
+
+def test_reset_puts_both_arms_home_at_rest(world: World) -> None:
+    world.reset(5000)
+    world.step(0.5)
+    np.testing.assert_allclose(world.follower_backend.present_positions(), HOME_POSITIONS, atol=0.06)
+    np.testing.assert_allclose(world.leader_backend.present_positions(), HOME_POSITIONS)
+    assert world.cube_pose()[0][2] == pytest.approx(CUBE_HALF, abs=1e-3)
+
+
+def test_backends_satisfy_the_joint_backend_protocol(world: World) -> None:
+    backends: list[JointBackend] = [world.follower_backend, world.leader_backend]
+    for backend in backends:
+        assert backend.joint_names == SO_JOINT_NAMES
+        for read in (backend.present_positions, backend.present_velocities, backend.present_loads):
+            assert read().shape == (6,)
+
+
+def test_follower_follows_a_commanded_joint_trajectory(world: World) -> None:
+    world.reset(5000)
+    start = HOME_POSITIONS.copy()
+    end = np.array([-0.5, -0.3, 0.6, 1.2, 0.5, 0.8])
+    for s in np.linspace(0.0, 1.0, 50):  # one second at 50 Hz
+        world.follower_backend.set_goal_positions(start + s * (end - start), ALL_ON)
+        world.step(0.02)
+    world.step(1.0)
+    np.testing.assert_allclose(world.follower_backend.present_positions(), end, atol=0.05)
+    assert np.abs(world.follower_backend.present_velocities()).max() < 0.05
+    # Holding the arm out against gravity takes torque on the shoulder: the load says so.
+    assert abs(world.follower_backend.present_loads()[1]) > 0.01
+
+
+def test_follower_goes_limp_without_torque_and_holds_with_it(world: World) -> None:
+    world.reset(5000)
+    pose = np.array([1.2, 0.0, 0.0, 0.3, 0.0, 0.0])  # arm stretched out, away from the pillar: gravity pulls it down
+    world.follower_backend.set_goal_positions(pose, ALL_ON)
+    world.step(1.5)
+    held = world.follower_backend.present_positions()
+    limp = ALL_ON.copy()
+    limp[1:4] = False
+    world.follower_backend.set_goal_positions(pose, limp)
+    world.step(1.0)
+    fell = world.follower_backend.present_positions()
+    assert np.abs(fell[1:4] - held[1:4]).max() > 0.2
+    world.follower_backend.set_goal_positions(pose, ALL_ON)  # torque back on: the servos restore the pose
+    world.step(2.0)
+    np.testing.assert_allclose(world.follower_backend.present_positions(), pose, atol=0.05)
+
+
+def test_follower_rejects_goals_of_the_wrong_shape(world: World) -> None:
+    with pytest.raises(ValueError, match='shape'):
+        world.follower_backend.set_goal_positions(np.zeros(5), np.ones(5, dtype=bool))
+
+
+def test_leader_is_moved_by_hand_unless_its_torque_holds_it(world: World) -> None:
+    leader = world.leader_backend
+    leader.place(HOME_POSITIONS)
+    leader.set_goal_positions(HOME_POSITIONS, np.zeros(6, dtype=bool))
+    target = HOME_POSITIONS - 0.1
+    leader.move_to(target, 0.02)
+    np.testing.assert_allclose(leader.present_positions(), target)
+    np.testing.assert_allclose(leader.present_velocities(), -0.1 / 0.02)
+    leader.move_to(target + [0, 0, 0, 5.0, 0, 0], 0.02)  # past the wrist's range: the joint stops at it
+    assert leader.present_positions()[3] == pytest.approx(leader.upper[3])
+    hold = np.zeros(6, dtype=bool)
+    hold[0] = True
+    leader.set_goal_positions(target, hold)
+    leader.move_to(target - 0.1, 0.02)
+    assert leader.present_positions()[0] == pytest.approx(target[0])
+    assert leader.present_positions()[1] == pytest.approx(target[1] - 0.1)
+
+
+def test_success_for_a_placed_cube_not_for_a_dropped_one(world: World) -> None:
+    layout = world.reset(5000)
+    target = np.array(layout.target_xy)
+    world.set_cube_pose(np.array([*target, CUBE_HALF + 0.001]), 0.3)  # set down on the target
+    world.step(0.5)
+    assert world.success()
+    world.set_cube_pose(np.array([*(target + [0.07, 0.0]), 0.12]))  # dropped from 12 cm next to it
+    world.step(0.05)
+    assert not world.success()  # still falling
+    world.step(1.0)
+    cube = world.cube_pose()[0]
+    assert cube[2] < CUBE_HALF + 0.003
+    assert np.abs(cube[:2] - target).max() > 0.03
+    assert not world.success()  # on the table, off the target
+    world.set_cube_pose(np.array([*target, 0.08]))  # dropped onto the target from 8 cm: still mid-air
+    assert not world.success()
+
+
+def test_inverse_kinematics_reaches_a_top_down_grasp(ik: TopDownIK) -> None:
+    point = np.array([0.2, 0.1, 0.02])
+    result = ik.solve(point, 1.0, HOME_POSITIONS[:5])
+    assert result.position_error < 1e-3 and result.angle_error < 0.02
+    reached, rot = ik.grasp_point(result.joints)
+    np.testing.assert_allclose(reached, point, atol=1e-3)
+    assert rot[:, 0] @ np.array([0.0, 0.0, -1.0]) > 0.999  # approach axis straight down
+
+
+def test_expert_picks_a_strategy_per_episode_and_both_occur(ik: TopDownIK) -> None:
+    chosen = [ScriptedExpert(ik, sample_layout(s)).strategy for s in range(5000, 5040)]
+    assert set(chosen) == set(STRATEGIES)
+    assert ScriptedExpert(ik, sample_layout(5005)).strategy == chosen[5]  # deterministic per seed
+    with pytest.raises(ValueError, match='strategy'):
+        ScriptedExpert(ik, sample_layout(5000), 'over')
+
+
+@pytest.mark.parametrize('strategy', STRATEGIES)
+def test_expert_places_the_cube_with_each_strategy(world: World, ik: TopDownIK, strategy: str) -> None:
+    result = run_expert_episode(world, ik, 5001, strategy)
+    assert result.strategy == strategy
+    assert result.success, f'cube at {world.cube_pose()[0]}, target {world.target_xy()}'
+
+
+def test_averaging_the_two_strategies_fails(world: World, ik: TopDownIK, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task is multimodal for real: the mean of the inside and outside arcs runs into the pillar."""
+    import robolearn_sim.scripted_expert as scripted_expert
+
+    inside, outside = scripted_expert.ARC_RADIUS['inside'], scripted_expert.ARC_RADIUS['outside']
+    mean = ((inside[0] + outside[0]) / 2, (inside[1] + outside[1]) / 2)
+    monkeypatch.setitem(scripted_expert.ARC_RADIUS, 'inside', mean)
+    result = run_expert_episode(world, ik, 5001, 'inside')
+    assert not result.success

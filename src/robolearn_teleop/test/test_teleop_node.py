@@ -1,0 +1,39 @@
+"""teleop_node: leader joint states in, limited follower joint commands out at a fixed rate."""
+
+from __future__ import annotations
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticArray
+from sensor_msgs.msg import JointState
+
+from robolearn_core.sim_joints import SO_JOINT_NAMES
+
+
+def test_teleop_follows_the_leader_at_its_rate_within_limits_and_stops_when_it_is_silent(ros_graph) -> None:
+    ros_graph.start('robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node',
+                    params={'max_step': 0.05})
+    commands = ros_graph.subscribe('/follower/joint_commands', JointState)
+    diagnostics = ros_graph.subscribe('/diagnostics', DiagnosticArray)
+    leader = ros_graph.publisher('/leader/joint_states', JointState)
+    ros_graph.wait_for_topic('/follower/joint_commands')
+    ros_graph.spin_until(lambda: ros_graph.node.count_subscribers('/leader/joint_states') > 0, 10, 'teleop subscribing')
+    pose = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
+    for _ in range(60):  # 1.2 s of leader states at 50 Hz
+        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=pose))
+        ros_graph.spin_for(0.02)
+    assert len(commands) > 30, f'{len(commands)} commands in 1.2 s'
+    np.testing.assert_allclose(commands[-1].position, pose, atol=1e-9)
+    # A jump far past the joint range: clamped, and approached at most max_step per tick.
+    n = len(commands)
+    for _ in range(5):
+        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=[9.0] * 6))
+        ros_graph.spin_for(0.02)
+    ros_graph.spin_until(lambda: len(commands) > n + 2, 5)
+    steps = np.abs(np.diff([c.position for c in commands[n - 1:]], axis=0))
+    assert steps.max() <= 0.05 + 1e-9
+    # The leader falls silent: commands stop, and the diagnostics say why.
+    ros_graph.spin_for(0.5)
+    n = len(commands)
+    ros_graph.spin_for(0.5)
+    assert len(commands) == n
+    ros_graph.spin_until(lambda: any('holding' in s.message for d in diagnostics for s in d.status), 5, 'a holding warning')
