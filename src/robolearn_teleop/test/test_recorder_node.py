@@ -15,6 +15,7 @@ from std_srvs.srv import Trigger
 from robolearn_core.calibration import ArmCalibration
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
+from robolearn_core.process_graph import find_executable
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_core.test_pattern import test_pattern
 
@@ -245,7 +246,7 @@ def test_keyboard_control_in_a_terminal(ros_graph, tmp_path, calibration):
     params.write_text(yaml.safe_dump({'/**': {'ros__parameters': {
         'root': str(g.root), 'calibration_file': str(calibration), 'task': 'typed', 'cameras': ['front'],
         'video_codec': 'h264'}}}))
-    exe = ros_graph.executable('robolearn_teleop', 'recorder_node')
+    exe = find_executable('robolearn_teleop', 'recorder_node')
     master, slave = pty.openpty()
     log = open(tmp_path / 'rec.log', 'wb')
     proc = subprocess.Popen([str(exe), '--ros-args', '--params-file', str(params), '-r', '__node:=recorder'],
