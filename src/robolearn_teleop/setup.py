@@ -19,6 +19,7 @@ setup(
     entry_points={
         'console_scripts': [
             'teleop_node = robolearn_teleop.teleop_node:main',
+            'recorder_node = robolearn_teleop.recorder_node:main',
         ],
     },
 )

@@ -20,6 +20,7 @@ setup(
         'console_scripts': [
             'fit = robolearn_train.fit:main',
             'evaluate = robolearn_train.evaluate:main',
+            'dataset = robolearn_train.dataset_cli:main',
         ],
     },
 )
