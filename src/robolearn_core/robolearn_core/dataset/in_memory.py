@@ -12,22 +12,23 @@ from typing import Any
 
 import numpy as np
 
+from robolearn_core.dataset import stats as lerobot_stats
+from robolearn_core.dataset.stats import Stats
+
 _IMAGE_PREFIX = 'observation.images.'
 
 
-def compute_stats(values: np.ndarray, image: bool) -> dict[str, np.ndarray]:
-    """LeRobot's stats of one feature: vectors per dimension, images per channel with shape (3, 1, 1)."""
-    if image:  # (N, 3, H, W) -> per channel
-        flat = values.transpose(1, 0, 2, 3).reshape(values.shape[1], -1)
-        shape = (values.shape[1], 1, 1)
-    else:
-        flat = values.reshape(values.shape[0], -1).T
-        shape = values.shape[1:]
-    out = {'mean': flat.mean(1), 'std': flat.std(1), 'min': flat.min(1), 'max': flat.max(1),
-           'q01': np.quantile(flat, 0.01, axis=1), 'q99': np.quantile(flat, 0.99, axis=1)}
-    stats = {k: v.astype(np.float32).reshape(shape) for k, v in out.items()}
-    stats['count'] = np.array([values.shape[0]], dtype=np.int64)
-    return stats
+def feature_stats(episodes: Sequence[Mapping[str, np.ndarray]], key: str, image: bool) -> Stats:
+    """LeRobot's stats of one feature, computed per episode and aggregated exactly as the writer does."""
+    per_episode = []
+    for ep in episodes:
+        values = ep[key]
+        if image:  # (N, C, H, W) in [0, 1] -> the (N, H, W, C) uint8 frames a recording would hold
+            frames = (np.clip(values, 0.0, 1.0) * 255.0).round().astype(np.uint8).transpose(0, 2, 3, 1)
+            per_episode.append(lerobot_stats.image_stats(frames))
+        else:
+            per_episode.append(lerobot_stats.numeric_stats(values))
+    return lerobot_stats.aggregate(per_episode)
 
 
 class InMemoryDataset:
@@ -63,8 +64,7 @@ class InMemoryDataset:
         for key, dtype in (('timestamp', 'float32'), ('frame_index', 'int64'), ('episode_index', 'int64'),
                            ('index', 'int64'), ('task_index', 'int64')):
             self.features[key] = {'dtype': dtype, 'shape': [1], 'names': None}
-        self.stats = {k: compute_stats(np.concatenate([ep[k] for ep in self._episodes]), k in self.camera_keys)
-                      for k in sorted(keys)}
+        self.stats = {k: feature_stats(self._episodes, k, k in self.camera_keys) for k in sorted(keys)}
         self._starts = np.cumsum([0] + [len(next(iter(ep.values()))) for ep in self._episodes])
         self._task_list = sorted(set(self._tasks))
         self.select(selected, delta_timestamps)
