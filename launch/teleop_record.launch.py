@@ -1,0 +1,63 @@
+"""Teleoperate and record: the leader arm drives the follower while cameras stream, episodes go into a
+LeRobot v3.0 dataset. With sim:=true (the default) the arms and cameras are the simulated world's and the
+scripted expert moves the leader arm.
+
+    ros2 launch robolearn_bringup teleop_record.launch.py root:=~/datasets/pick task:="pick up the cube"
+    ros2 launch robolearn_bringup teleop_record.launch.py sim:=false root:=~/datasets/pick task:="..." \
+        follower_port:=/dev/ttyACM0 leader_port:=/dev/ttyACM1
+    ros2 service call /recorder/start_episode std_srvs/srv/Trigger     (then save_episode, discard_episode, stop)
+
+Arguments:
+    sim                     true: simulated world (sim.launch.py); false: real arms (so100.launch.py),
+                            cameras (camera.launch.py) and teleop_node (config/teleop.yaml)
+    root, task              dataset directory (created, or resumed) and the episodes' task string
+    follower_port, leader_port, follower_calibration, leader_calibration
+                            real arms only; see so100.launch.py
+"""
+
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.conditions import IfCondition, UnlessCondition
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+SIM_FOLLOWER_CALIBRATION = '/tmp/robolearn_sim/follower.json'  # config/sim.yaml: world_node writes it
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = FindPackageShare('robolearn_bringup')
+    sim = LaunchConfiguration('sim')
+
+    def include(name: str, condition) -> IncludeLaunchDescription:
+        return IncludeLaunchDescription(
+            PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', name])), condition=condition
+        )
+
+    calibration = PythonExpression(
+        ["'", SIM_FOLLOWER_CALIBRATION, "' if '", sim, "' == 'true' else '", LaunchConfiguration('follower_calibration'), "'"]
+    )
+    return LaunchDescription(
+        [
+            DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of real arms and cameras'),
+            DeclareLaunchArgument('root', description='dataset directory (created, or resumed if it holds one)'),
+            DeclareLaunchArgument('task', description='task string of the recorded episodes'),
+            DeclareLaunchArgument('follower_calibration', default_value='~/.cache/robolearn/calibration/so100_follower.json',
+                                  description='follower calibration JSON (real arm; converts radians to LeRobot units)'),
+            include('sim.launch.py', IfCondition(sim)),
+            include('so100.launch.py', UnlessCondition(sim)),
+            include('camera.launch.py', UnlessCondition(sim)),
+            Node(
+                package='robolearn_teleop', executable='teleop_node', name='teleop_node', output='screen',
+                parameters=[PathJoinSubstitution([share, 'config', 'teleop.yaml'])], condition=UnlessCondition(sim),
+            ),
+            Node(
+                package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
+                parameters=[
+                    PathJoinSubstitution([share, 'config', 'recorder.yaml']),
+                    {'root': LaunchConfiguration('root'), 'task': LaunchConfiguration('task'), 'calibration_file': calibration},
+                ],
+            ),
+        ]
+    )
