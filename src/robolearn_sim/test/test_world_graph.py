@@ -52,8 +52,9 @@ def test_commanded_joint_trajectory_through_the_driver_moves_the_mujoco_arm(ros_
     for s in np.linspace(0.0, 1.0, 50):  # a 1 s trajectory at 50 Hz
         commands.publish(JointState(name=list(SO_JOINT_NAMES), position=(start + s * (goal - start)).tolist()))
         ros_graph.spin_for(0.02)
-    # 0.05 rad: the position servos (kp 17.8 N m/rad, like an STS3215) sag under the arm's weight at rest.
-    ros_graph.spin_until(lambda: np.abs(_positions(truth[-1]) - goal).max() < 0.05, 10, 'the MuJoCo arm to reach the goal')
+    # 0.03 rad: the position servos (kp 17.8 N m/rad, like an STS3215) sag under the arm's weight, 0.019 rad
+    # at most at this pose (measured; see test_world.py).
+    ros_graph.spin_until(lambda: np.abs(_positions(truth[-1]) - goal).max() < 0.03, 10, 'the MuJoCo arm to reach the goal')
     ros_graph.spin_for(1.0)  # at rest: both readings describe the same pose
     # One encoder tick is 2 pi / 4096 = 1.5 mrad; the two topics are sampled up to a few ms apart at rest.
     np.testing.assert_allclose(_positions(states[-1]), _positions(truth[-1]), atol=0.004)

@@ -21,6 +21,7 @@ import yaml
 from ament_index_python.packages import get_package_share_directory
 
 from robolearn_core.process_graph import ProcessGraph
+from robolearn_sim.world_node import BUSES_READY
 
 #: (package, executable, node name, parameter file in robolearn_bringup/config) of the simulated graph,
 #: in start order, as in launch/sim.launch.py; sim.yaml's section of the node applies on top.
@@ -32,8 +33,6 @@ SIM_NODES = (
     ('robolearn_camera', 'camera_node', 'front_camera', 'sim.yaml'),
     ('robolearn_camera', 'camera_node', 'wrist_camera', 'sim.yaml'),
 )
-#: What world_node logs once its buses serve (robolearn_sim.world_node.BUSES_READY); drivers start after it.
-BUSES_READY = 'simulated buses ready'
 WORLD_START_TIMEOUT_S = 120.0
 
 
