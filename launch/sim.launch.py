@@ -1,23 +1,47 @@
-"""The simulated world: world node (physics, scripted expert), teleop (leader -> follower), two sim cameras.
+"""The simulated world: world node (physics, scripted expert, two simulated Feetech buses), the two
+unchanged so100_drivers on those buses, teleop (leader -> follower), two sim cameras.
 
     ros2 launch robolearn_bringup sim.launch.py
     ros2 topic echo /sim/episode
     ros2 service call /world_node/reset std_srvs/srv/Trigger
 
-Parameters come from config/sim.yaml (keyed by node name).
+Parameters come from config/sim.yaml (keyed by node name; the drivers: config/so100_<role>.yaml, then
+sim.yaml's ports and calibration files). A driver refuses to start on a port that does not exist, so the
+drivers start when world_node logs that its simulated buses are ready.
 """
 
 from launch import LaunchDescription
+from launch.actions import RegisterEventHandler
+from launch.event_handlers import OnProcessIO
 from launch.substitutions import PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.substitutions import FindPackageShare
 
+BUSES_READY = b'simulated buses ready'  # robolearn_sim.world_node.BUSES_READY
+
 
 def generate_launch_description() -> LaunchDescription:
-    params = PathJoinSubstitution([FindPackageShare('robolearn_bringup'), 'config', 'sim.yaml'])
+    config = PathJoinSubstitution([FindPackageShare('robolearn_bringup'), 'config'])
+    params = PathJoinSubstitution([config, 'sim.yaml'])
+    follower_yaml = PathJoinSubstitution([config, 'so100_follower.yaml'])
+    leader_yaml = PathJoinSubstitution([config, 'so100_leader.yaml'])
+    world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params], output='screen')
+    drivers = [
+        Node(package='robolearn_hardware', executable='so100_driver', name='so100_follower', parameters=[follower_yaml, params], output='screen'),
+        Node(package='robolearn_hardware', executable='so100_driver', name='so100_leader', parameters=[leader_yaml, params], output='screen'),
+    ]
+    started = []
+
+    def start_drivers_when_ready(event):
+        if BUSES_READY in event.text and not started:
+            started.append(True)
+            return drivers
+        return None
+
     return LaunchDescription(
         [
-            Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params], output='screen'),
+            world,
+            RegisterEventHandler(OnProcessIO(target_action=world, on_stdout=start_drivers_when_ready, on_stderr=start_drivers_when_ready)),
             Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen'),
             Node(package='robolearn_camera', executable='camera_node', name='front_camera', parameters=[params], output='screen'),
             Node(package='robolearn_camera', executable='camera_node', name='wrist_camera', parameters=[params], output='screen'),

@@ -11,6 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 
 
+#: SO-101 joint ranges (rad, SO joint order) with zero at the middle of the calibrated range, as in the
+#: SO-101 URDF: the limits a node applies when it has no calibration of its own (e.g. teleop).
+SO101_LOWER = np.array([-1.91986, -1.74533, -1.69, -1.65806, -2.74385, -0.17453])
+SO101_UPPER = np.array([1.91986, 1.74533, 1.69, 1.65806, 2.84121, 1.74533])
+
+
 class CommandRejected(ValueError):
     """A joint command that cannot be applied; the message says what is wrong with it."""
 

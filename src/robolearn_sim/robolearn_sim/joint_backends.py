@@ -35,6 +35,8 @@ class MujocoArmBackend:
         self._gain = model.actuator_gainprm[self.actuators].copy()
         self._bias = model.actuator_biasprm[self.actuators].copy()
         self.torque_enabled = np.ones(len(self.joint_names), dtype=bool)
+        self.goal_writes = 0  # calls of set_goal_positions so far: tells a fresh goal from an old one
+        self.last_goals = np.full(len(self.joint_names), np.nan)
 
     def present_positions(self) -> np.ndarray:
         with self.lock:
@@ -60,6 +62,8 @@ class MujocoArmBackend:
                     self.model.actuator_gainprm[act] = self._gain[i] if enabled[i] else 0.0
                     self.model.actuator_biasprm[act] = self._bias[i] if enabled[i] else 0.0
             self.torque_enabled = enabled.copy()
+            self.goal_writes += 1
+            self.last_goals = goals.copy()
             ok = enabled & np.isfinite(goals)
             self.data.ctrl[self.actuators[ok]] = np.clip(goals[ok], self.ctrl_lower[ok], self.ctrl_upper[ok])
 

@@ -12,16 +12,20 @@ Publishes (for the simulated cameras, rviz and the evaluator):
   real_time_factor, lost_s (wall seconds the physics fell too far behind to catch up, this episode)
 Services: ``~/reset`` (std_srvs/Trigger): start the next episode (seeds count up from ``seed``).
 
-The scripted expert (``expert: true``) moves the world's invisible leader arm. The joints reach ROS
-through the simulated Feetech buses and the unchanged so100_driver; until those are wired in,
-``direct_joint_topics: true`` makes this node stand in for the two drivers (publish
-/follower/joint_states and /leader/joint_states, take /follower/joint_commands) and says so in its log.
+The joints reach ROS only through the real driver: this node serves two simulated Feetech buses
+(robolearn_core.feetech.sim_bus) on pseudo-terminals at ``follower_port`` and ``leader_port``, with the
+world's follower (MuJoCo) and leader (moved by the scripted expert, ``expert: true``) JointBackends, and
+writes the matching calibration files (``follower_calibration``, ``leader_calibration``). Two unchanged
+so100_driver nodes open those ports once this node logs ``simulated buses ready`` (the launch file and
+SimGraph wait for that line). An episode's clock starts only when both drivers are talking to their
+buses, so no episode runs while the graph is still coming up.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import rclpy
@@ -34,15 +38,26 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
+from robolearn_core.feetech.sim_bus import SimulatedBus
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_sim.arm_model import DEFAULT_MESH_CELL
 from robolearn_sim.episode_layout import seed_split
 from robolearn_sim.inverse_kinematics import TopDownIK
 from robolearn_sim.scripted_expert import ScriptedExpert
-from robolearn_sim.world import World
+from robolearn_sim.world import HOME_POSITIONS, World
 
 EXPERT_RATE = 50.0
 MAX_CATCH_UP_TICKS = 5
+#: Requests each simulated bus must have served before the first episode starts (a driver polling at
+#: 125 Hz gets there in well under a second once it runs).
+DRIVER_REQUESTS_TO_START = 50
+#: Printed once both buses serve: the launch file and SimGraph start the drivers on this line.
+BUSES_READY = 'simulated buses ready'
+#: After a reset the arm is put back home at once, but the commands on their way (teleop, driver) still
+#: aim at the old pose: the episode clock starts when a goal within this distance of home (rad) arrives...
+SETTLED_GOAL_RAD = 0.03
+#: ...or after this many wall seconds, whichever comes first.
+SETTLE_TIMEOUT_S = 3.0
 
 
 def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str = 'table') -> PoseStamped:
@@ -54,12 +69,10 @@ def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str =
     return msg
 
 
-def joint_state_msg(positions: np.ndarray, velocities: np.ndarray | None, stamp, efforts: np.ndarray | None = None) -> JointState:
+def joint_state_msg(positions: np.ndarray, velocities: np.ndarray | None, stamp) -> JointState:
     msg = JointState(name=list(SO_JOINT_NAMES), position=[float(v) for v in positions])
     if velocities is not None:
         msg.velocity = [float(v) for v in velocities]
-    if efforts is not None:
-        msg.effort = [float(v) for v in efforts]
     msg.header.stamp = stamp
     return msg
 
@@ -80,10 +93,14 @@ class WorldNode(Node):
         self.expert_enabled = self.declare_parameter(
             'expert', True, ParameterDescriptor(description='the scripted expert moves the leader arm', **ro)
         ).value
-        self.direct = self.declare_parameter(
-            'direct_joint_topics', True,
-            ParameterDescriptor(description='stand in for the two so100_drivers on simulated buses (until they are wired in)', **ro),
-        ).value
+        self.ports = {role: self.declare_parameter(
+            f'{role}_port', f'/tmp/robolearn_sim/{role}',
+            ParameterDescriptor(description=f'path of the symlink to the {role} arm\'s simulated bus (a pty) for its so100_driver', **ro),
+        ).value for role in ('follower', 'leader')}
+        self.calibration_files = {role: self.declare_parameter(
+            f'{role}_calibration', f'/tmp/robolearn_sim/{role}.json',
+            ParameterDescriptor(description=f'where to write the calibration of the simulated {role} arm (LeRobot JSON) for its so100_driver', **ro),
+        ).value for role in ('follower', 'leader')}
         self.mesh_cell = self.declare_parameter(
             'mesh_cell', DEFAULT_MESH_CELL, ParameterDescriptor(description='render-mesh simplification grid, m (0: as shipped)', **ro)
         ).value
@@ -96,6 +113,11 @@ class WorldNode(Node):
             seed_split(self.seed)
         except ValueError as e:
             problems.append(str(e))
+        for role in ('follower', 'leader'):
+            if not self.ports[role] or not self.calibration_files[role]:
+                problems.append(f'{role}_port and {role}_calibration must be paths')
+        if self.ports['follower'] == self.ports['leader']:
+            problems.append(f'follower_port and leader_port are both {self.ports["leader"]}: each arm needs its own bus')
         if problems:
             raise ValueError(f'{self.get_name()}: invalid parameters: ' + '; '.join(problems))
 
@@ -105,20 +127,18 @@ class WorldNode(Node):
         self.success_pub = self.create_publisher(Bool, '/sim/success', 10)
         self.episode_pub = self.create_publisher(String, '/sim/episode', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        if self.direct:
-            self.follower_pub = self.create_publisher(JointState, '/follower/joint_states', 10)
-            self.leader_pub = self.create_publisher(JointState, '/leader/joint_states', 10)
-            self.create_subscription(JointState, '/follower/joint_commands', self._on_command, 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
 
         self.world: World | None = None
         self.ik: TopDownIK | None = None
         self.expert: ScriptedExpert | None = None
+        self.buses: dict[str, SimulatedBus] = {}
+        self._episode_started = False
+        self._settle_writes: int | None = None
         self._next_seed = self.seed
         self._ticks = 0
         self._episode_wall_start = 0.0
         self._expert_due = 0.0
-        self._last_command_problem = ''
         self.create_timer(1.0 / self.physics_rate, self._tick)
         self.create_timer(0.1, self._publish_episode)
         self.create_timer(1.0, self._publish_diagnostics)
@@ -128,30 +148,60 @@ class WorldNode(Node):
         """Build the world (seconds: the meshes are simplified here, not in the constructor)."""
         self.world = World(self.mesh_cell)
         self.ik = TopDownIK(self.world.model)
-        if self.direct:
-            self.get_logger().warning(
-                'direct_joint_topics: this node stands in for the follower and leader so100_drivers '
-                '(the simulated Feetech buses are not wired in yet)'
-            )
-        self._reset()
-        self.get_logger().info('world ready')
+        self.world.reset(self._next_seed)  # both arms at home while the drivers connect
+        backends = {'follower': self.world.follower_backend, 'leader': self.world.leader_backend}
+        for role, backend in backends.items():
+            bus = SimulatedBus(self.ports[role], backend)
+            Path(self.calibration_files[role]).parent.mkdir(parents=True, exist_ok=True)
+            bus.calibration.save(self.calibration_files[role])
+            self.buses[role] = bus.start()
+        # A new bus powers its servos up limp; the follower holds home until its driver takes over.
+        self.world.follower_backend.set_goal_positions(self.world.follower_backend.present_positions(), np.ones(6, dtype=bool))
+        self.get_logger().info(
+            f'{BUSES_READY}: follower on {self.ports["follower"]} (calibration {self.calibration_files["follower"]}), '
+            f'leader on {self.ports["leader"]} (calibration {self.calibration_files["leader"]}); '
+            'the first episode starts when both so100_drivers are talking to them'
+        )
+
+    def _settled(self) -> bool:
+        """Whether the follower's driver has sent a goal near home since the reset (or waited long enough)."""
+        f = self.world.follower_backend
+        fresh = f.goal_writes > self._settle_writes + 1
+        near = fresh and bool(np.all(np.abs(f.last_goals - HOME_POSITIONS) < SETTLED_GOAL_RAD))
+        if near or time.monotonic() > self._settle_until:
+            if not near:
+                self.get_logger().warning(f'no goal near home from the follower driver {SETTLE_TIMEOUT_S:g} s after the reset; starting anyway')
+            return True
+        return False
+
+    def _drivers_connected(self) -> bool:
+        return all(bus.requests >= DRIVER_REQUESTS_TO_START for bus in self.buses.values())
+
+    def stop_buses(self) -> None:
+        """Remove the ptys and their symlinks (the drivers see the adapters vanish)."""
+        for bus in self.buses.values():
+            bus.stop()
+        self.buses = {}
 
     def _reset(self) -> str:
         seed = self._next_seed
         layout = self.world.reset(seed)
         self._next_seed = seed + 1
         self.expert = ScriptedExpert(self.ik, layout) if self.expert_enabled else None
+        self._settle_writes = self.world.follower_backend.goal_writes
+        self._settle_until = time.monotonic() + SETTLE_TIMEOUT_S
         self._start_joints = self.world.follower_backend.present_positions()
         self._episode_wall_start = time.monotonic()
         self._lost = 0.0  # wall seconds the simulation could not keep up with, this episode
         self._expert_due = 0.0
+        self._episode_started = True
         strategy = self.expert.strategy if self.expert else 'none'
         self.get_logger().info(f'episode seed={seed} strategy={strategy}')
         return f'seed={seed} strategy={strategy}'
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        if self.world is None:
-            response.success, response.message = False, 'the world is still loading; try again in a few seconds'
+        if not self._episode_started:
+            response.success, response.message = False, 'the world is still loading or waiting for the drivers; try again in a few seconds'
             return response
         try:
             response.message = self._reset()
@@ -160,22 +210,23 @@ class WorldNode(Node):
             response.success, response.message = False, str(e)
         return response
 
-    def _on_command(self, msg: JointState) -> None:
-        if self.world is None:
-            return
-        index = {n: i for i, n in enumerate(msg.name)}
-        if any(n not in index for n in SO_JOINT_NAMES) or len(msg.position) != len(msg.name):
-            self._last_command_problem = f'joint command without all of {", ".join(SO_JOINT_NAMES)}: ignored'
-            return
-        goals = np.array([msg.position[index[n]] for n in SO_JOINT_NAMES])
-        self.world.follower_backend.set_goal_positions(goals, np.ones(len(goals), dtype=bool))
-
     # --- ticks ---------------------------------------------------------------------------------------
     def _tick(self) -> None:
         if self.world is None:
             self._start()
             return
+        if not self._episode_started:
+            if self._drivers_connected():
+                self._reset()
+            return
         world = self.world
+        if self._settle_writes is not None:
+            if not self._settled():
+                world.follower_backend.hold(HOME_POSITIONS)  # the world waits at home, its clock stopped
+                self._episode_wall_start = time.monotonic()
+                return
+            self._settle_writes = None
+            world.follower_backend.set_goal_positions(world.follower_backend.last_goals, world.follower_backend.torque_enabled)
         t = world.time
         if self.expert is not None and not self.expert.done(t) and t >= self._expert_due:
             follower = world.follower_backend.present_positions()
@@ -190,11 +241,6 @@ class WorldNode(Node):
             world.step(seconds)
         self._ticks += 1
         stamp = self.get_clock().now().to_msg()
-        if self.direct:
-            f = world.follower_backend
-            self.follower_pub.publish(joint_state_msg(f.present_positions(), f.present_velocities(), stamp, f.present_loads()))
-            ld = world.leader_backend
-            self.leader_pub.publish(joint_state_msg(ld.present_positions(), ld.present_velocities(), stamp))
         every = max(1, round(self.physics_rate / self.state_rate))
         if self._ticks % every == 0:
             f = world.follower_backend
@@ -209,7 +255,7 @@ class WorldNode(Node):
         return self.world.time / wall if self.world is not None and wall > 0 else 0.0
 
     def _publish_episode(self) -> None:
-        if self.world is None:
+        if not self._episode_started:
             return
         success = self.world.success()
         self.success_pub.publish(Bool(data=success))
@@ -224,10 +270,10 @@ class WorldNode(Node):
         })))
 
     def _publish_diagnostics(self) -> None:
-        if self.world is None:
+        if not self._episode_started:
             return
         rtf = self.real_time_factor()
-        problems = [p for p in (self._last_command_problem,) if p]
+        problems = []
         if rtf < 0.95:
             problems.append(f'simulation slower than real time (factor {rtf:.2f})')
         status = DiagnosticStatus(
@@ -237,10 +283,9 @@ class WorldNode(Node):
             values=[
                 KeyValue(key='real_time_factor', value=f'{rtf:.3f}'),
                 KeyValue(key='seed', value=str(self.world.layout.seed)),
-                KeyValue(key='direct_joint_topics', value=str(self.direct)),
+                *(KeyValue(key=f'{role}_bus_requests', value=str(bus.requests)) for role, bus in self.buses.items()),
             ],
         )
-        self._last_command_problem = ''
         msg = DiagnosticArray(status=[status])
         msg.header.stamp = self.get_clock().now().to_msg()
         self.diag_pub.publish(msg)
@@ -248,9 +293,13 @@ class WorldNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     rclpy.init(args=args)
+    node = None
     try:
-        rclpy.spin(WorldNode())
+        node = WorldNode()
+        rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        if node is not None:
+            node.stop_buses()
         rclpy.try_shutdown()

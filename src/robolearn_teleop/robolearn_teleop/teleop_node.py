@@ -2,7 +2,8 @@
 
 Subscribes ``/leader/joint_states`` (sensor_msgs/JointState, rad), publishes
 ``/follower/joint_commands`` (JointState positions, rad) at ``rate`` Hz (default 50) through
-robolearn_core's joint command limits (joint ranges, max step per tick, no NaN). A leader silent for
+robolearn_core.joint_safety, the same checks the driver applies (a malformed or non-finite leader state
+is dropped, commands are clamped to the joint ranges and move at most ``max_step`` per tick). A leader silent for
 longer than ``stale_timeout`` stops the commands (the follower's servos hold the last goal) and says so
 on /diagnostics. Works the same with a real leader arm and with the simulated world's leader.
 """
@@ -20,7 +21,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 
-from robolearn_core.joint_command_limits import SO101_LOWER, SO101_UPPER, JointCommandLimits
+from robolearn_core.joint_safety import SO101_LOWER, SO101_UPPER, CommandRejected, order_command, step_toward
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
 
@@ -49,9 +50,14 @@ class TeleopNode(Node):
             problems.append(f'rate {self.rate} is outside (0, 1000] Hz')
         if not (len(self.joint_names) == len(self.lower) == len(self.upper)):
             problems.append('joint_names, lower_limits and upper_limits must have the same length')
+        elif any(lo >= hi for lo, hi in zip(self.lower, self.upper)):
+            problems.append(f'lower_limits {self.lower} must be below upper_limits {self.upper}, joint by joint')
+        if not self.max_step > 0.0:
+            problems.append(f'max_step {self.max_step} must be > 0 rad')
         if problems:
             raise ValueError(f'{self.get_name()}: invalid parameters: ' + '; '.join(problems))
-        self.limits = JointCommandLimits(np.array(self.lower), np.array(self.upper), self.max_step)
+        self.lower, self.upper = np.array(self.lower), np.array(self.upper)
+        self._last: np.ndarray | None = None  # last command sent
 
         self.command_pub = self.create_publisher(JointState, '/follower/joint_commands', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
@@ -64,22 +70,23 @@ class TeleopNode(Node):
         self.create_timer(1.0, self._publish_diagnostics)
 
     def _on_leader(self, msg: JointState) -> None:
-        index = {name: i for i, name in enumerate(msg.name)}
-        missing = [n for n in self.joint_names if n not in index]
-        if missing or len(msg.position) != len(msg.name):
-            self._problems = [f'leader joint state lacks {missing or "positions"}']
+        try:
+            self._leader = order_command(msg.name, msg.position, self.joint_names)
+        except CommandRejected as e:
+            self._problems = [f'leader joint state dropped: {e}']
             return
-        self._leader = np.array([msg.position[index[n]] for n in self.joint_names])
         self._leader_time = time.monotonic()
 
     def _tick(self) -> None:
         if self._leader is None or time.monotonic() - self._leader_time > self.stale_timeout:
             return
-        command, problems = self.limits.apply(self._leader)
-        if problems:
-            self._problems = problems
-        if command is None:
-            return
+        clamped = np.clip(self._leader, self.lower, self.upper)
+        command = clamped if self._last is None else step_toward(self._last, clamped, self.max_step, self.lower, self.upper)
+        if np.any(clamped != self._leader):
+            self._problems = ['joint command clamped to the joint limits']
+        if np.any(command != clamped):
+            self._problems = [f'joint command step limited to {self.max_step} rad']
+        self._last = command
         msg = JointState(name=self.joint_names, position=command.tolist())
         msg.header.stamp = self.get_clock().now().to_msg()
         self.command_pub.publish(msg)
@@ -88,7 +95,7 @@ class TeleopNode(Node):
     def _publish_diagnostics(self) -> None:
         stale = self._leader is None or time.monotonic() - self._leader_time > self.stale_timeout
         level = DiagnosticStatus.WARN if stale or self._problems else DiagnosticStatus.OK
-        message = 'no leader joint states: holding' if stale else '; '.join(self._problems) or 'following the leader'
+        message = '; '.join((['no leader joint states: holding'] if stale else []) + self._problems) or 'following the leader'
         status = DiagnosticStatus(
             level=level, name=f'{self.get_name()}: teleop', message=message,
             values=[KeyValue(key='commands_sent', value=str(self.commands_sent))],

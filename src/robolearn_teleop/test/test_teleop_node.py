@@ -37,3 +37,22 @@ def test_teleop_follows_the_leader_at_its_rate_within_limits_and_stops_when_it_i
     ros_graph.spin_for(0.5)
     assert len(commands) == n
     ros_graph.spin_until(lambda: any('holding' in s.message for d in diagnostics for s in d.status), 5, 'a holding warning')
+
+
+def test_teleop_drops_a_non_finite_leader_state(ros_graph) -> None:
+    ros_graph.start('robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node')
+    commands = ros_graph.subscribe('/follower/joint_commands', JointState)
+    diagnostics = ros_graph.subscribe('/diagnostics', DiagnosticArray)
+    leader = ros_graph.publisher('/leader/joint_states', JointState)
+    ros_graph.spin_until(lambda: ros_graph.node.count_subscribers('/leader/joint_states') > 0, 10, 'teleop subscribing')
+    for _ in range(30):
+        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=[0.1, 0.2, float('nan'), 0.0, 0.0, 0.0]))
+        ros_graph.spin_for(0.02)
+    assert commands == []
+    ros_graph.spin_until(lambda: any('non-finite' in s.message for d in diagnostics for s in d.status), 5, 'a dropped-state warning')
+
+
+def test_teleop_refuses_a_zero_max_step(ros_graph) -> None:
+    teleop = ros_graph.start('robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node', params={'max_step': 0.0})
+    assert teleop.wait_exit(30) != 0
+    assert 'max_step 0.0 must be > 0' in teleop.output()

@@ -2,17 +2,15 @@
 
     evaluate --expert --episodes 100 --seed 5000 --json
 
-With ``--expert`` the scripted expert moves the simulated leader arm, the teleop node turns the leader's
-joints into the follower's commands at 50 Hz, the world's physics moves the follower, and two camera
-nodes render the world (96x128 by default). Each episode ends when the world reports success, or fails
+With ``--expert`` the scripted expert moves the simulated leader arm; its joints go through the leader's
+simulated Feetech bus and the leader so100_driver to /leader/joint_states, the teleop node turns them
+into the follower's commands at 50 Hz, the follower so100_driver writes them to the follower's simulated
+bus, whose goals move the world's MuJoCo arm; two camera nodes render the world (96x128 by default). Each episode ends when the world reports success, or fails
 when the expert is done and the cube is not placed. Seeds: evaluation 5000..9999, training 0..4999.
 ``real_time_factor`` is simulated over wall time, both read from the world's clocks at the end of each
 episode and summed (the world steps to the wall clock, so it reads 1 less the part of a tick it trails
 by); ``sim_time_lost_s`` is the wall time the world fell too far behind to simulate (0: it kept real
 time throughout); ``seconds_per_episode`` is the wall time evaluate saw per episode.
-
-Until the simulated Feetech buses are wired in, the world node stands in for the two so100_drivers
-(``direct_joint_topics``); the report says so under ``joint_path``.
 """
 
 from __future__ import annotations
@@ -37,7 +35,8 @@ from robolearn_train.sim_graph import SimGraph
 
 #: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
 SETTLE_S = 1.5
-JOINT_PATH = 'direct: world_node stands in for the so100_drivers (simulated Feetech buses not wired in yet)'
+JOINT_PATH = ('drivers: expert -> leader sim bus -> so100_leader -> /leader/joint_states -> teleop_node -> '
+              '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo')
 
 
 class EpisodeWatcher(Node):
