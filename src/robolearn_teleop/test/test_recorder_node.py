@@ -18,6 +18,7 @@ from robolearn_core.dataset.validate import validate
 from robolearn_core.process_graph import find_executable
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_core.test_pattern import test_pattern
+from tests.harness.lerobot_fixture import assert_lerobot_layout
 
 W, H = 96, 72
 FOLLOWER = np.array([0.1, -0.2, 0.3, -0.4, 0.5, 0.2])
@@ -108,36 +109,6 @@ def expected_lerobot(radians: np.ndarray) -> np.ndarray:
     ticks = radians[5] * 4095 / (2 * math.pi) + 2000
     out[5] = (ticks - 1000) / 2000 * 100
     return out
-
-
-FIXTURE = (Path(__file__).resolve().parents[3] / '..' / 'shared' / 'fixtures' / 'lerobot_so100_v3').resolve()
-
-
-def assert_lerobot_layout(root: Path) -> None:
-    """Same files, parquet schemas, info.json fields and stats structure as the dataset LeRobot wrote."""
-    if not FIXTURE.is_dir():
-        return
-    import json
-
-    import pyarrow.parquet as pq
-
-    def files(r):
-        return sorted(str(p.relative_to(r)) for p in r.rglob('*') if p.is_file() and p.name != 'README.md')
-
-    assert files(root) == files(FIXTURE)
-    for rel in ('data/chunk-000/file-000.parquet', 'meta/episodes/chunk-000/file-000.parquet', 'meta/tasks.parquet'):
-        assert [(f.name, str(f.type)) for f in pq.read_schema(root / rel)] == [
-            (f.name, str(f.type)) for f in pq.read_schema(FIXTURE / rel)], rel
-    mine, theirs = (json.loads((r / 'meta/info.json').read_text()) for r in (root, FIXTURE))
-    assert list(mine) == list(theirs) and list(mine['features']) == list(theirs['features'])
-    for key, f in theirs['features'].items():
-        g = mine['features'][key]
-        assert (g['dtype'], g['names'], sorted(g.get('info', {}))) == (f['dtype'], f['names'], sorted(f.get('info', {}))), key
-    mine, theirs = (json.loads((r / 'meta/stats.json').read_text()) for r in (root, FIXTURE))
-    assert {k: list(v) for k, v in mine.items()} == {k: list(v) for k, v in theirs.items()}
-    for key in theirs:
-        for stat in theirs[key]:
-            assert np.shape(mine[key][stat]) == np.shape(theirs[key][stat]), (key, stat)
 
 
 def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calibration):
