@@ -1,7 +1,13 @@
 """`make demo`: run the most complete part of the robolearn pipeline that exists, and say what is missing.
 
-Everything it produces goes under runs/demo/<timestamp>/ (git-ignored): node logs, report.json, report.md
-and pictures. Stages not built yet are listed as such in the report, never faked.
+1. record expert demonstrations in the simulated world through the real node graph (world with simulated
+   Feetech buses, both so100_drivers, teleop, two sim cameras, recorder_node): `evaluate --expert --record`;
+2. validate and plot the dataset (`dataset validate`, `dataset plot`);
+3. train a policy on it (`fit`).
+Closed-loop evaluation of the trained policy needs the policy node and the executor (the deployment issue):
+the report lists it as not implemented yet instead of pretending to run it.
+
+Everything goes under runs/demo/<timestamp>/ (git-ignored): dataset/, checkpoint/, logs and report.md.
 """
 
 from __future__ import annotations
@@ -9,101 +15,76 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import rclpy
-from rclpy.context import Context
-from rclpy.executors import SingleThreadedExecutor
-from sensor_msgs.msg import Image
-
-from robolearn_camera.image_conversion import image_to_array
-from robolearn_core.process_graph import ProcessGraph
-
-#: Pipeline stages in order, and what each one waits for. Updated as each lands.
-NOT_YET = [
-    ('simulated arm, driver and teleoperation', 'hardware and simulated-world issues'),
-    ('recording episodes into a LeRobot v3.0 dataset', 'recording issue'),
-    ('training a policy on the recording (fit)', 'policies issue'),
-    ('closed-loop evaluation of the policy (evaluate)', 'deployment and closed-loop issues'),
-]
+NOT_YET = [('closed-loop evaluation of the trained policy (policy node + executor)', 'deployment and closed-loop issues')]
 
 
-def _camera_graph(run_dir: Path, config: Path, seconds: float) -> dict:
-    """Two camera nodes, started as a launch file would, received over DDS for `seconds`."""
-    graph = ProcessGraph(run_dir / 'logs')
-    context = Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node('demo_probe', context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    frames: dict[str, list] = {'front': [], 'wrist': []}
-    arrivals: dict[str, list[float]] = {cam: [] for cam in frames}
-
-    def receiver(cam: str):
-        return lambda msg: (frames[cam].append(msg), arrivals[cam].append(time.monotonic()))
-
-    for cam in frames:
-        node.create_subscription(Image, f'/cameras/{cam}/image_raw', receiver(cam), 10)
-        graph.start('robolearn_camera', 'camera_node', name=f'{cam}_camera', params_file=config)
-    def spin_while(condition, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while condition() and time.monotonic() < deadline:
-            executor.spin_once(timeout_sec=0.05)
-            if graph.crashed():
-                raise RuntimeError(f'a node crashed:\n{graph.describe()}')
-
-    try:
-        spin_while(lambda: not all(frames.values()), timeout=30.0)  # start-up and discovery
-        spin_while(lambda: True, timeout=seconds)
-    finally:
-        problems = graph.close()
-        executor.shutdown()
-        rclpy.shutdown(context=context)
-    result = {'seconds': seconds, 'problems': problems}
-    for cam, msgs in frames.items():
-        t = arrivals[cam]
-        # rate from the first frame on: discovery time is not the camera's fault
-        fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
-        result[cam] = {'frames': len(msgs), 'fps': round(fps, 1)}
-        if msgs:
-            _save_png(image_to_array(msgs[-1], 'rgb8'), run_dir / f'{cam}_last_frame.png')
+def _run(step: str, cmd: list[str], run_dir: Path) -> dict:
+    """Run one stage as its own command (as a user would), log it, and parse its JSON last line if any."""
+    print(f'demo: {step}: {" ".join(cmd)}', flush=True)
+    start = time.monotonic()
+    log = run_dir / f'{step}.log'
+    with open(log, 'w') as out:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=out, text=True)
+    out_text = proc.stdout
+    log.write_text(log.read_text() + out_text)
+    if proc.returncode != 0:
+        raise RuntimeError(f'{step} failed (exit {proc.returncode}); see {log}')
+    lines = [line for line in out_text.splitlines() if line.strip()]
+    result = {'seconds': round(time.monotonic() - start, 1), 'log': str(log)}
+    if lines and lines[-1].startswith('{'):
+        result['result'] = json.loads(lines[-1])
     return result
-
-
-def _save_png(rgb, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    plt.imsave(path, rgb)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='demo', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = Path(os.environ.get('ROBOLEARN_ROOT', Path.cwd()))
     parser.add_argument('--runs', type=Path, default=root / 'runs' / 'demo', help='parent folder of the run (default: %(default)s)')
-    parser.add_argument('--config', type=Path, default=root / 'config' / 'camera.yaml', help='camera parameters (default: %(default)s)')
-    parser.add_argument('--seconds', type=float, default=5.0, help='how long to stream (default: %(default)s)')
+    parser.add_argument('--episodes', type=int, default=4, help='expert episodes to record, training seeds from 0 (default 4)')
+    parser.add_argument('--policy', default='act', choices=['mlp', 'act', 'diffusion', 'flow'], help='policy to train (default act)')
+    parser.add_argument('--steps', type=int, default=200, help='training steps, CPU-sized (default 200)')
     args = parser.parse_args(argv)
     run_dir = args.runs / datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')
     run_dir.mkdir(parents=True)
+    dataset, checkpoint = run_dir / 'dataset', run_dir / 'checkpoint'
     print(f'demo: writing to {run_dir}')
-    print('demo: stage 1/1 that exists today: camera graph (two camera_node processes, test pattern, real DDS)')
-    report = {'run_dir': str(run_dir), 'camera_graph': _camera_graph(run_dir, args.config, args.seconds),
-              'not_yet_implemented': [f'{what} ({issue})' for what, issue in NOT_YET]}
+    report: dict = {'run_dir': str(run_dir)}
+    try:
+        report['record'] = _run('record', ['evaluate', '--expert', '--episodes', str(args.episodes), '--seed', '0',
+                                           '--record', str(dataset), '--json'], run_dir)
+        report['validate'] = _run('validate', ['dataset', 'validate', str(dataset)], run_dir)
+        report['plot'] = _run('plot', ['dataset', 'plot', str(dataset), '--episode', '0', '--out', str(run_dir / 'plots')], run_dir)
+        report['fit'] = _run('fit', ['fit', '--dataset', str(dataset), '--policy', args.policy, '--steps', str(args.steps),
+                                     '--output', str(checkpoint), '--no-progress'], run_dir)
+        ok = True
+    except RuntimeError as e:
+        report['error'] = str(e)
+        print(f'demo: {e}', file=sys.stderr)
+        ok = False
+    report['not_yet_implemented'] = [f'{what} ({issue})' for what, issue in NOT_YET]
     (run_dir / 'report.json').write_text(json.dumps(report, indent=2))
-    lines = ['# robolearn demo', '', f'Run: `{run_dir}`', '', '## Camera graph', '']
-    for cam in ('front', 'wrist'):
-        r = report['camera_graph'][cam]
-        lines.append(f'- {cam}: {r["frames"]} frames received in {args.seconds:g} s, {r["fps"]} fps after the first; last frame: {cam}_last_frame.png')
+    rec = report.get('record', {}).get('result', {})
+    lines = ['# robolearn demo', '', f'Run: `{run_dir}`', '']
+    if rec:
+        lines += [f'- recorded {rec["episodes"]} expert episodes through the ROS graph into `dataset/` '
+                  f'(expert success {rec["success_rate"]:.2f}, real-time factor {rec["real_time_factor"]:.3f}, '
+                  f'strategies {rec["strategy_share"]})']
+    if 'plot' in report:
+        lines.append('- plots of episode 0 (joint curves, camera contact sheet): `plots/`')
+    if 'fit' in report:
+        lines.append(f'- trained `{args.policy}` for {args.steps} steps into `checkpoint/` ({report["fit"]["seconds"]} s): '
+                     f'{json.dumps(report["fit"].get("result", {}))[:300]}')
+    if 'error' in report:
+        lines.append(f'- FAILED: {report["error"]}')
     lines += ['', '## Not implemented yet', ''] + [f'- {x}' for x in report['not_yet_implemented']]
     (run_dir / 'report.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
-    ok = not report['camera_graph']['problems'] and all(report['camera_graph'][c]['frames'] > 0 for c in ('front', 'wrist'))
     return 0 if ok else 1
 
 

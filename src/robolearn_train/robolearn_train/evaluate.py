@@ -20,6 +20,7 @@ import collections
 import json
 import sys
 import time
+from pathlib import Path
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -31,7 +32,7 @@ from std_srvs.srv import Trigger
 from tqdm import tqdm
 
 from robolearn_sim.episode_layout import seed_split
-from robolearn_train.sim_graph import SimGraph
+from robolearn_train.sim_graph import SIM_NODES, SimGraph, bus_paths
 
 #: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
 SETTLE_S = 1.5
@@ -52,6 +53,7 @@ class EpisodeWatcher(Node):
                 Image, f'/cameras/{camera}/image_raw', lambda _msg, c=camera: self.frames.update([c]), qos_profile_sensor_data
             )
         self.reset_client = self.create_client(Trigger, '/world_node/reset')
+        self.recorder = {name: self.create_client(Trigger, f'/recorder/{name}') for name in ('start_episode', 'save_episode')}
 
     def _on_episode(self, msg: String) -> None:
         self.episode = json.loads(msg.data)
@@ -67,13 +69,35 @@ def _spin_until(node: Node, predicate, timeout: float, what: str, graph: SimGrap
         rclpy.spin_once(node, timeout_sec=0.05)
 
 
-def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, episode_timeout: float, progress: bool) -> dict:
+def _recorder_call(node: EpisodeWatcher, graph: SimGraph, service: str, timeout: float = 60.0) -> str:
+    """Call a recorder service; start_episode is retried while the recorder waits for its streams."""
+    client, deadline = node.recorder[service], time.monotonic() + timeout
+    _spin_until(node, client.service_is_ready, timeout, f'the recorder service {service}', graph)
+    while True:
+        future = client.call_async(Trigger.Request())
+        _spin_until(node, future.done, 30.0, f'the recorder to answer {service}', graph)
+        if future.result().success:
+            return future.result().message
+        if 'cannot start' not in future.result().message or time.monotonic() > deadline:
+            raise RuntimeError(f'recorder {service} failed: {future.result().message}')
+        rclpy.spin_once(node, timeout_sec=0.5)
+
+
+def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, episode_timeout: float, progress: bool,
+                          record: Path | None = None, task: str = '') -> dict:
+    """Run the expert for ``episodes`` seeds through the simulated graph; with ``record``, each episode is also
+    recorded by recorder_node (teleop_record.launch.py's recorder) into a LeRobot v3.0 dataset there."""
     cameras = {'source': 'sim', 'width': width, 'height': height}
     overrides = {'world_node': {'seed': seed, 'expert': True}, 'front_camera': dict(cameras), 'wrist_camera': dict(cameras)}
+    nodes = SIM_NODES
+    if record is not None:
+        nodes = (*SIM_NODES, ('robolearn_teleop', 'recorder_node', 'recorder', 'recorder.yaml'))
+        overrides['recorder'] = {'root': str(record), 'task': task,
+                                 'calibration_file': bus_paths()['so100_follower']['calibration_file']}
     results = []
     rclpy.init()
     try:
-        with SimGraph(overrides) as graph:
+        with SimGraph(overrides, nodes=nodes) as graph:
             node = EpisodeWatcher()
             _spin_until(node, lambda: node.episode is not None and node.episode['seed'] == seed, 90.0, 'the world to start', graph)
             _spin_until(node, lambda: sum(node.frames.values()) > 0, 60.0, 'the first camera frame', graph)
@@ -88,6 +112,8 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
                         raise RuntimeError(f'reset to seed {want} failed: {future.result().message}')
                     _spin_until(node, lambda: node.episode['seed'] == want and node.episode['sim_time'] < 0.5, 30.0,
                                 f'episode {want} to start', graph)
+                if record is not None:
+                    _recorder_call(node, graph, 'start_episode')
                 wall_start, frames_start = time.monotonic(), sum(node.frames.values())
                 sim_start = node.episode['sim_time']
                 expert_done_at = None
@@ -103,6 +129,8 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
 
                 _spin_until(node, finished, episode_timeout, f'episode {want} to end', graph)
                 wall = time.monotonic() - wall_start
+                if record is not None:
+                    _recorder_call(node, graph, 'save_episode')
                 e = node.episode
                 results.append({
                     'seed': want, 'strategy': e['strategy'], 'success': bool(e['success']),
@@ -136,6 +164,7 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
         'failed_seeds': [r['seed'] for r in results if not r['success']],
         'policy': 'scripted expert',
         'joint_path': JOINT_PATH,
+        'recorded_to': str(record) if record is not None else None,
     }
 
 
@@ -148,6 +177,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--height', type=int, default=96, help='camera height in pixels, 96..480 (default 96)')
     parser.add_argument('--episode-timeout', type=float, default=60.0, help='wall seconds before an episode counts as stuck')
     parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
+    parser.add_argument('--record', type=Path, metavar='DIR',
+                        help='also record every episode into a LeRobot v3.0 dataset at DIR (created or resumed); use '
+                             'training seeds (0..4999) for demonstrations')
+    parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
     args = parser.parse_args(argv)
     if not args.expert:
         parser.error('only --expert is implemented so far (evaluating a checkpoint comes with the policy node)')
@@ -164,7 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
     print(f'evaluate: joint path: {JOINT_PATH}', file=sys.stderr)
     try:
-        report = run_expert_evaluation(args.episodes, args.seed, args.width, args.height, args.episode_timeout, progress=True)
+        report = run_expert_evaluation(args.episodes, args.seed, args.width, args.height, args.episode_timeout, progress=True,
+                                       record=args.record, task=args.task)
     except (KeyboardInterrupt, ExternalShutdownException):
         print('evaluate: interrupted; the simulated graph was stopped', file=sys.stderr)
         sys.exit(130)
