@@ -54,7 +54,6 @@ def test_record_two_episodes_in_simulation(ros_graph, tmp_path, monkeypatch):
 
     report = validate(root)
     assert report.ok, report.problems
-    assert_lerobot_layout(root)
     reader = DatasetReader(root)
     assert reader.num_episodes == 2 and reader.camera_keys == ['observation.images.front', 'observation.images.wrist']
     lengths = [e['length'] for e in reader.episodes]
@@ -71,3 +70,4 @@ def test_record_two_episodes_in_simulation(ros_graph, tmp_path, monkeypatch):
     front = np.stack([f['observation.images.front'] for f in frames[: lengths[0]]])
     assert front.shape[1:] == (3, 96, 128) and front.std() > 0.05  # a rendered scene, not a blank frame
     assert np.abs(np.diff(front, axis=0)).mean(axis=(1, 2, 3)).max() > 1e-3  # the arm moves between frames
+    assert_lerobot_layout(root)  # last: skips when the LeRobot-written fixture is not beside the repository
