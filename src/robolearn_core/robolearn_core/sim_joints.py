@@ -44,3 +44,12 @@ class JointBackend(Protocol):
     def set_goal_positions(self, goals: np.ndarray, torque_enabled: np.ndarray) -> None:
         """Goals (n,) rad for the joints whose torque is enabled (bool (n,)); the others go limp."""
         ...
+
+
+def goal_arrays(goals: np.ndarray, torque_enabled: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``set_goal_positions``'s arguments as float and bool arrays, refused unless both have shape (n,)."""
+    goals = np.asarray(goals, dtype=float)
+    enabled = np.asarray(torque_enabled, dtype=bool)
+    if goals.shape != (n,) or enabled.shape != goals.shape:
+        raise ValueError(f'goals and torque_enabled must have shape ({n},)')
+    return goals, enabled

@@ -12,6 +12,8 @@ from robolearn_core.policies import load_policy
 from robolearn_core.policies.presets import STATE_ONLY, quick_settings
 from robolearn_core.training.trainer import fit
 
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
+
 SAMPLES = 200
 MODE_TOLERANCE = 0.2
 LENGTH = 8  # frames per demonstration; the chunk (horizon 8) from the start covers the whole detour
@@ -31,15 +33,6 @@ STEPS = {'mlp': 300, 'act': 800, 'diffusion': 1000, 'flow': 800}
 @pytest.fixture(scope='module')
 def dataset():
     return two_path_dataset(num_episodes=100, length=LENGTH, seed=0)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread avoids OpenMP spinning against other processes on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _x_at_obstacle(chunks: np.ndarray) -> np.ndarray:

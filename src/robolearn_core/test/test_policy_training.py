@@ -13,18 +13,11 @@ from robolearn_core.policies import load_policy
 from robolearn_core.policies.presets import WITH_IMAGES, quick_settings
 from robolearn_core.training.trainer import fit
 
+pytestmark = pytest.mark.usefixtures('torch_one_thread')
+
 STEPS = {'mlp': 200, 'act': 300, 'diffusion': 400, 'flow': 800}
 # flow's velocity target amplifies chunk errors near t = 1, so its loss falls more slowly than the others'
 OVERRIDES = {**WITH_IMAGES, 'flow': {**WITH_IMAGES['flow'], 'n_obs_steps': 1}}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: one thread avoids OpenMP spinning against other processes on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope='module')

@@ -114,7 +114,6 @@ def test_status_error_bits_are_counted(arm):
 
 def test_device_vanishes_and_returns_under_the_same_link(arm, tmp_path):
     sim, bus, _ = arm
-    first = sim.device
     sim.vanish()
     assert not (tmp_path / 'ttySIM').exists()
     with pytest.raises(BusDisconnected):
@@ -138,7 +137,7 @@ def test_power_cycle_makes_the_arm_limp(arm):
 
 def test_wire_time_is_taken(tmp_path):
     backend = FirstOrderLagJoints()
-    with SimulatedBus(tmp_path / 'tty', backend, wire_time=True, baudrate=115_200) as sim:
+    with SimulatedBus(tmp_path / 'tty', backend, wire_time=True, baudrate=115_200):
         with FeetechBus(str(tmp_path / 'tty')) as bus:
             bus.sync_read_register('Present_Position', IDS)
             t0 = time.perf_counter()

@@ -16,7 +16,7 @@ import threading
 import mujoco
 import numpy as np
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.sim_joints import SO_JOINT_NAMES, goal_arrays
 
 
 class MujocoArmBackend:
@@ -51,10 +51,7 @@ class MujocoArmBackend:
             return np.clip(self.data.actuator_force[self.actuators] / self.max_force, -1.0, 1.0)
 
     def set_goal_positions(self, goals: np.ndarray, torque_enabled: np.ndarray) -> None:
-        goals = np.asarray(goals, dtype=float)
-        enabled = np.asarray(torque_enabled, dtype=bool)
-        if goals.shape != (len(self.joint_names),) or enabled.shape != goals.shape:
-            raise ValueError(f'goals and torque_enabled must have shape ({len(self.joint_names)},)')
+        goals, enabled = goal_arrays(goals, torque_enabled, len(self.joint_names))
         with self.lock:
             for i, act in enumerate(self.actuators):
                 if enabled[i] != self.torque_enabled[i]:
@@ -116,10 +113,7 @@ class LeaderArmBackend:
         return np.zeros(len(self.joint_names))
 
     def set_goal_positions(self, goals: np.ndarray, torque_enabled: np.ndarray) -> None:
-        goals = np.asarray(goals, dtype=float)
-        enabled = np.asarray(torque_enabled, dtype=bool)
-        if goals.shape != (len(self.joint_names),) or enabled.shape != goals.shape:
-            raise ValueError(f'goals and torque_enabled must have shape ({len(self.joint_names)},)')
+        goals, enabled = goal_arrays(goals, torque_enabled, len(self.joint_names))
         with self.lock:
             self.torque_enabled = enabled.copy()
             held = enabled & np.isfinite(goals)

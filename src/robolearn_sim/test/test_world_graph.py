@@ -4,7 +4,6 @@ so100_drivers on them, teleop_node, camera_node (source: sim), evaluate."""
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
