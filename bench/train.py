@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Training throughput (samples/s) of robolearn and, in the same run, of LeRobot, on one dataset and GPU.
 
+Each framework runs in a fresh process (no CUDA context or cuDNN autotuning shared between them).
 Both train the same kind of policy with matched sizes from the same LeRobot v3.0 dataset on disk
 (video + parquet), with bf16 autocast, the same batch size and the same number of data-loader
 workers; the clock runs over the training steps with each framework's data pipeline in it. robolearn
-decodes the dataset once (DataLoader workers) into a uint8 table on the GPU and gathers batches there;
+decodes the dataset once (whole episodes in DataLoader workers) into a uint8 table on the GPU and
+gathers batches there;
 LeRobot decodes every sample's frames in DataLoader workers (its own LeRobotDataset, pyav backend).
 
     python bench/train.py --policy act --device cuda --make-dataset /tmp/bench_ds
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,59 +67,29 @@ def make_dataset_with_lerobot(root: Path, episodes: int, frames: int, fps: int =
     ds.finalize()
 
 
-class LeRobotFrames:
-    """FrameSource over LeRobot's LeRobotDataset (used only where robolearn's own reader is absent)."""
-
-    def __init__(self, root: Path):
-        from lerobot.datasets.lerobot_dataset import LeRobotDataset
-        self.ds = LeRobotDataset('local/robolearn_bench', root=root, video_backend='pyav')
-        meta = self.ds.meta
-        self.fps = meta.fps
-        self.features = meta.features
-        self.stats = {k: {s: np.asarray(v) for s, v in d.items()} for k, d in meta.stats.items()}
-        self.camera_keys = list(meta.camera_keys)
-        self.num_episodes = meta.total_episodes
-
-    def __len__(self) -> int:
-        return len(self.ds)
-
-    def __getitem__(self, index: int) -> dict:
-        item = self.ds[index]
-        return {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in item.items()}
-
-
-def robolearn_source(root: Path):
-    try:
-        from robolearn_core.dataset.reader import DatasetReader
-    except ModuleNotFoundError:
-        print('bench: robolearn_core.dataset.reader is not in this checkout: reading through LeRobotDataset',
-              flush=True)
-        return LeRobotFrames(root), 'LeRobotDataset adapter'
-    return DatasetReader(root, cache_decoded=True), 'robolearn DatasetReader'
-
-
-def robolearn_overrides(policy: str) -> dict:
-    return {}
-
-
 def run_robolearn(policy: str, root: Path, steps: int, batch: int, workers: int, device: str) -> dict:
+    from robolearn_core.dataset.reader import DatasetReader
     from robolearn_core.training.trainer import TrainSettings, fit
 
     t0 = time.perf_counter()
-    source, reader = robolearn_source(root)
+    source = DatasetReader(root)
     out = Path(tempfile.mkdtemp(prefix='rl_bench_'))
     settings = TrainSettings(output_dir=str(out), steps=steps, batch_size=batch, device=device, workers=workers,
                              val_every=10 ** 9, save_every=10 ** 9, log_every=max(1, steps // 5), progress=False,
                              amp='bf16', val_max_frames=batch)
-    summary = fit(source, policy, settings, robolearn_overrides(policy))
+    summary = fit(source, policy, settings)
     wall = time.perf_counter() - t0
     from robolearn_core.policies import load_policy
     params = sum(p.numel() for p in load_policy(summary['last_checkpoint']).parameters())
     shutil.rmtree(out, ignore_errors=True)
     return {'samples_per_s': round(summary['samples_per_s_after_warmup'], 1),
             'samples_per_s_incl_first_steps': round(summary['samples_per_s'], 1),
-            'samples_per_s_with_setup': round(steps * batch / wall, 1), 'setup_and_train_s': round(wall, 2),
-            'params_m': round(params / 1e6, 2), 'reader': reader, 'data_on_gpu': summary['data_on_device'],
+            # LeRobot's loop here validates and saves nothing: fit's validation passes and checkpoints are left out
+            'samples_per_s_with_setup': round(steps * batch / (wall - summary['validation_and_saving_s']), 1),
+            'setup_and_train_s': round(wall - summary['validation_and_saving_s'], 2),
+            'validation_and_saving_s': round(summary['validation_and_saving_s'], 2),
+            'dataset_load_s': round(summary['dataset_load_s'], 2), 'first_steps_s': round(summary['first_steps_s'], 2),
+            'params_m': round(params / 1e6, 2), 'data_on_gpu': summary['data_on_device'],
             'final_train_loss': summary['final_train_loss']}
 
 
@@ -190,6 +163,21 @@ def run_lerobot(policy: str, root: Path, steps: int, batch: int, workers: int, d
             'final_train_loss': float(loss.item())}
 
 
+def run_in_child(name: str, args: argparse.Namespace, root: Path) -> dict:
+    """This script for one framework in a new process; its output passes through, its result is returned."""
+    cmd = [sys.executable, __file__, '--policy', args.policy, '--device', args.device, '--dataset', str(root),
+           '--steps', str(args.steps), '--warmup', str(args.warmup), '--batch-size', str(args.batch_size),
+           '--workers', str(args.workers), '--frameworks', name]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    last = ''
+    for line in proc.stdout:
+        print(line, end='', flush=True)
+        last = line
+    if proc.wait() != 0:
+        return {'error': f'{name} run exited with {proc.returncode}'}
+    return json.loads(last).get(name, {'error': 'no result'})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--policy', choices=('act', 'diffusion'), required=True, help='policy trained by both')
@@ -218,15 +206,20 @@ def main() -> int:
     torch.backends.cuda.matmul.allow_tf32 = True
     result: dict = {'policy': args.policy, 'device': torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu',
                     'batch_size': args.batch_size, 'steps': args.steps, 'workers': args.workers, 'dataset': str(root)}
-    for name in args.frameworks.split(','):
+    names = args.frameworks.split(',')
+    for name in names:
+        if name not in ('robolearn', 'lerobot'):
+            parser.error(f'unknown framework {name!r}')
+    for name in names:
+        if len(names) > 1:  # each in a fresh process: no CUDA context, cuDNN autotuning or cache shared
+            result[name] = run_in_child(name, args, root)
+            continue
         try:
             if name == 'robolearn':
                 result['robolearn'] = run_robolearn(args.policy, root, args.steps, args.batch_size, args.workers, args.device)
-            elif name == 'lerobot':
+            else:
                 result['lerobot'] = run_lerobot(args.policy, root, args.steps, args.batch_size, args.workers,
                                                 args.device, args.warmup)
-            else:
-                parser.error(f'unknown framework {name!r}')
         except Exception as err:  # report which side failed and why, keep the other's numbers
             import traceback
             traceback.print_exc()

@@ -297,3 +297,25 @@ def test_resume_appends_to_a_dataset_lerobot_wrote(tmp_path):
     assert r[229]['task'] == 'place the cube' and r[229]['task_index'] == 1
     stats = json.loads((root / 'meta/stats.json').read_text())
     assert stats['observation.state']['count'] == [230] and stats['observation.state']['max'][3] == 20.0
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_training_table_of_a_recording_equals_frame_by_frame_reads(written, workers):
+    """fit loads whole episodes at once (uint8, in worker processes): the same values as reading each frame."""
+    import torch
+
+    from robolearn_core.training.frame_table import FrameTable
+
+    reader = DatasetReader(written, episodes=[2, 0])
+    keys = ['observation.state', 'observation.images.front', 'observation.images.wrist', 'action']
+    table = FrameTable.from_source(reader, keys, workers=workers, progress=False)
+    assert len(table.episode_index) == len(reader)
+    assert table.data['observation.images.front'].dtype == torch.uint8
+    for i in (0, 1, EPISODES[2][1] - 1, EPISODES[2][1], len(reader) - 1):
+        frame = reader[i]
+        assert int(table.episode_index[i]) == frame['episode_index']
+        for key in keys:
+            expected = frame[key]
+            if key in reader.camera_keys:
+                expected = np.rint(expected * 255).astype(np.uint8)
+            np.testing.assert_array_equal(table.data[key][i].numpy(), expected, err_msg=f'{key} at frame {i}')

@@ -105,15 +105,9 @@ def open_dataset(args: argparse.Namespace):
         if episodes is not None:
             source = source.subset(episodes)
         return source
-    try:
-        from robolearn_core.dataset.reader import DatasetReader
-    except ModuleNotFoundError as err:
-        if err.name != 'robolearn_core.dataset.reader':
-            raise
-        raise ValueError('the LeRobot dataset reader (robolearn_core.dataset.reader) is not installed in this '
-                         'checkout yet; use --synthetic, or update to a robolearn with the reader') from None
-    # fit reads every frame once, in order: decoding whole episodes (cache_decoded) is the fast way
-    return DatasetReader(args.dataset, episodes=episodes, cache_decoded=True)
+    from robolearn_core.dataset.reader import DatasetReader
+    # no decoded cache: fit reads each episode once, whole (FrameTable), and keeps it itself
+    return DatasetReader(args.dataset, episodes=episodes)
 
 
 def main(argv: list[str] | None = None) -> int:

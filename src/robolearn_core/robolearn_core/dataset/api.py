@@ -8,6 +8,7 @@ cache_decoded=False)`` is the on-disk implementation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,5 +37,13 @@ class FrameSource(Protocol):
         ``task`` (str). With ``delta_timestamps={key: [dt, ...]}`` the key holds a stack (T, ...) of the
         frames at those offsets (clamped to the episode) and ``f"{key}_is_pad"`` a (T,) bool array that
         marks the clamped ones.
+        """
+        ...
+
+    def episode_arrays(self, position: int, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The whole selected episode at ``position`` (0 .. num_episodes - 1), for loading in bulk.
+
+        Each of ``keys`` maps to (T, ...): vectors float32, cameras (T, C, H, W) uint8 as stored (no
+        round trip through float); ``episode_index`` and ``frame_index`` are (T,) int64.
         """
         ...

@@ -18,13 +18,18 @@ from robolearn_core.dataset.stats import Stats
 _IMAGE_PREFIX = 'observation.images.'
 
 
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Float images in [0, 1] -> the uint8 values a recording of them would hold."""
+    return (np.clip(images, 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
 def feature_stats(episodes: Sequence[Mapping[str, np.ndarray]], key: str, image: bool) -> Stats:
     """LeRobot's stats of one feature, computed per episode and aggregated exactly as the writer does."""
     per_episode = []
     for ep in episodes:
         values = ep[key]
         if image:  # (N, C, H, W) in [0, 1] -> the (N, H, W, C) uint8 frames a recording would hold
-            frames = (np.clip(values, 0.0, 1.0) * 255.0).round().astype(np.uint8).transpose(0, 2, 3, 1)
+            frames = to_uint8(values).transpose(0, 2, 3, 1)
             per_episode.append(lerobot_stats.image_stats(frames))
         else:
             per_episode.append(lerobot_stats.numeric_stats(values))
@@ -112,3 +117,15 @@ class InMemoryDataset:
                     task_index=self._task_list.index(self._tasks[ep]), timestamp=frame / self.fps,
                     task=self._tasks[ep])
         return item
+
+    def episode_arrays(self, position: int, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        ep = self.episode_indices[position]
+        data = self._episodes[ep]
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise KeyError(f'dataset lacks feature(s): {", ".join(missing)}')
+        length = self._starts[ep + 1] - self._starts[ep]
+        out = {'episode_index': np.full(length, ep, dtype=np.int64), 'frame_index': np.arange(length, dtype=np.int64)}
+        for key in keys:
+            out[key] = to_uint8(data[key]) if key in self.camera_keys else data[key]
+        return out

@@ -212,6 +212,20 @@ class DatasetReader:
         item['task'] = self.tasks[item['task_index']]
         return item
 
+    def episode_arrays(self, position: int, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        start, end = self.episode_range(position)
+        # copies: the columns are read-only views of arrow buffers
+        out = {name: np.array(self.columns[name][start:end], dtype=np.int64) for name in ('episode_index', 'frame_index')}
+        for key in keys:
+            if key in self.camera_keys:
+                out[key] = np.ascontiguousarray(self.episode_frames_uint8(key, position, np.arange(end - start))
+                                                .transpose(0, 3, 1, 2))
+            elif key in self.columns:
+                out[key] = np.array(self.columns[key][start:end], dtype=np.float32)
+            else:
+                raise DatasetError(f'{self.root}: no feature {key!r}; features: {list(self.features)}')
+        return out
+
     # -- frames ------------------------------------------------------------------------------------------------
     def _decoder(self, key: str, ep: dict[str, Any]) -> VideoDecoder:
         path = self.root / self.info['video_path'].format(

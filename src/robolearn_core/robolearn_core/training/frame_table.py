@@ -1,7 +1,7 @@
 """A dataset decoded once into tensors, and training batches gathered from it on the device.
 
 Why: decoding video and stacking windows per sample on the CPU is what limits training speed for
-small policies. Here a torch DataLoader with worker processes reads every frame of a FrameSource
+small policies. Here a torch DataLoader with worker processes reads every episode of a FrameSource
 once (images kept as uint8); batches of observation history and action chunks are then index
 gathers on the device, with the episode-boundary clamping and ``action_is_pad`` mask of LeRobot's
 ``delta_timestamps``.
@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -20,24 +19,17 @@ from tqdm import tqdm
 from ..dataset.api import FrameSource
 
 
-class _Frames(Dataset):
-    """Frames of a FrameSource reduced to the keys a policy needs, images as uint8."""
+class _Episodes(Dataset):
+    """Whole episodes of a FrameSource, reduced to the keys a policy needs (one decode per camera and episode)."""
 
-    def __init__(self, source: FrameSource, keys: Sequence[str], camera_keys: Sequence[str]):
-        self.source, self.keys, self.camera_keys = source, list(keys), set(camera_keys)
+    def __init__(self, source: FrameSource, keys: Sequence[str]):
+        self.source, self.keys = source, list(keys)
 
     def __len__(self) -> int:
-        return len(self.source)
+        return self.source.num_episodes
 
-    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
-        frame = self.source[index]
-        out = {'episode_index': np.int64(frame['episode_index']), 'frame_index': np.int64(frame['frame_index'])}
-        for key in self.keys:
-            value = np.array(frame[key])  # a writable copy (readers may hand out read-only views)
-            if key in self.camera_keys:
-                value = np.clip(np.rint(value * 255.0), 0, 255).astype(np.uint8)
-            out[key] = value
-        return out
+    def __getitem__(self, position: int) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(v) for k, v in self.source.episode_arrays(position, self.keys).items()}
 
 
 @dataclass
@@ -57,15 +49,15 @@ class FrameTable:
         if missing:
             raise ValueError(f'dataset lacks feature(s): {", ".join(missing)}')
         cams = [k for k in keys if k in source.camera_keys]
-        # contiguous runs of frames per worker batch: a reader that decodes whole episodes decodes each
-        # episode in few workers, not in every one
-        batch = int(min(512, max(64, len(source) // max(1, 4 * workers))))
-        loader = DataLoader(_Frames(source, keys, cams), batch_size=batch, num_workers=workers, shuffle=False,
-                            persistent_workers=False)
+        # one item per episode: workers decode whole episodes in parallel, images stay uint8 throughout
+        loader = DataLoader(_Episodes(source, keys), batch_size=None, num_workers=min(workers, source.num_episodes),
+                            shuffle=False, persistent_workers=False)
         chunks: dict[str, list[torch.Tensor]] = {}
-        for batch in tqdm(loader, desc='reading dataset', unit='batch', disable=not progress, leave=False):
-            for key, value in batch.items():
+        for episode in tqdm(loader, desc='reading dataset', unit='episode', disable=not progress, leave=False):
+            for key, value in episode.items():
                 chunks.setdefault(key, []).append(value)
+        if not chunks:
+            raise ValueError('dataset has no episodes')
         data = {k: torch.cat(v) for k, v in chunks.items()}
         episode = data.pop('episode_index')
         frame = data.pop('frame_index')

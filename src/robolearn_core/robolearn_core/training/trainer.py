@@ -176,12 +176,14 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
         policy = make_policy(config, source.features, list(source.camera_keys), source.stats).to(device)
     obs_keys, keys = _needed_keys(policy)
 
+    t_load = time.perf_counter()
     table = FrameTable.from_source(source, keys, workers=settings.workers, progress=settings.progress)
     keep_on_device = device.type == 'cuda' and (
         settings.data_on_device == 'yes' or (settings.data_on_device == 'auto'
                                              and table.nbytes() < 0.4 * torch.cuda.mem_get_info(device)[0]))
     if keep_on_device:
         table = table.to(device)
+    dataset_load_s = time.perf_counter() - t_load
     episodes = sorted(torch.unique(table.episode_index).tolist())
     if resume_state is not None:
         split = resume_state['split']
@@ -221,10 +223,13 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
     train_time, trained_steps, time_at_warmup = 0.0, 0, None
     last_log = start_step
     running: list[torch.Tensor] = []
+    paused_s = 0.0  # validation, checkpoints and plots: reported apart from the training rate
+    t_pause = time.perf_counter()
     if start_step == 0:  # the loss before training: what "validation loss went down" is measured against
         history['val'].append((0, validation_loss(policy, table, val_frames, settings.batch_size, autocast,
                                                   settings.val_max_frames)))
     t0 = time.perf_counter()
+    paused_s += t0 - t_pause
     for step in range(start_step, settings.steps):
         for group in optimizer.param_groups:
             group['lr'] = settings.lr * lr_factor(step, settings)
@@ -266,6 +271,7 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
                 history['best_val'] = val
                 _save(policy, ckpt_dir / 'best', done, optimizer, history, settings, split)
             t0 = time.perf_counter()
+            paused_s += t0 - t_pause
         if done % settings.save_every == 0 or done == settings.steps:
             t_pause = time.perf_counter()
             train_time += t_pause - t0
@@ -275,12 +281,15 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
             write_loss_curve(out / 'loss_curve.png', history['train'], history['val'],
                              f'{policy_name}: {out.name}')
             t0 = time.perf_counter()
+            paused_s += t0 - t_pause
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     train_time += time.perf_counter() - t0
     bar.close()
     metrics.close()
+    t_pause = time.perf_counter()
     write_loss_curve(out / 'loss_curve.png', history['train'], history['val'], f'{policy_name}: {out.name}')
+    paused_s += time.perf_counter() - t_pause
     first_val = history['val'][0][1] if history['val'] else None
     return {
         'policy': policy_name, 'steps': settings.steps, 'device': str(device), 'bf16': use_bf16,
@@ -292,6 +301,7 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
         'samples_per_s_after_warmup': ((trained_steps - WARMUP_STEPS) * settings.batch_size
                                        / max(train_time - time_at_warmup, 1e-9)) if time_at_warmup is not None
                                       and trained_steps > WARMUP_STEPS else None,
+        'dataset_load_s': dataset_load_s, 'first_steps_s': time_at_warmup, 'validation_and_saving_s': paused_s,
         'checkpoint': str(ckpt_dir / 'best'), 'last_checkpoint': str(ckpt_dir / 'last'),
         'loss_curve': str(out / 'loss_curve.png'), 'data_on_device': keep_on_device,
     }
