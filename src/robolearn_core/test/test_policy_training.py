@@ -1,4 +1,5 @@
-"""Each policy overfits a tiny dataset with a camera and round-trips through a checkpoint exactly."""
+"""Each policy overfits a tiny recorded dataset (parquet + AV1 mp4 on disk, two cameras) and round-trips
+through a checkpoint exactly."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.synthetic import rotating_arm_dataset
 from robolearn_core.policies import load_policy
 from robolearn_core.policies.presets import WITH_IMAGES, quick_settings
@@ -21,8 +23,9 @@ OVERRIDES = {**WITH_IMAGES, 'flow': {**WITH_IMAGES['flow'], 'n_obs_steps': 1}}
 
 
 @pytest.fixture(scope='module')
-def dataset():
-    return rotating_arm_dataset(num_episodes=6, length=40, cameras=2, image_hw=(16, 16), seed=0)
+def dataset(tmp_path_factory):
+    arrays = rotating_arm_dataset(num_episodes=6, length=40, cameras=2, image_hw=(16, 16), seed=0)
+    return DatasetReader(arrays.write(tmp_path_factory.mktemp('recorded') / 'rotating_arm'))
 
 
 def _observation(dataset, index: int) -> dict[str, np.ndarray]:

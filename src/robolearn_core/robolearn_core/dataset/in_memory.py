@@ -8,6 +8,7 @@ clamping and ``_is_pad``), so what trains on it trains on a recorded dataset too
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,3 +130,31 @@ class InMemoryDataset:
         for key in keys:
             out[key] = to_uint8(data[key]) if key in self.camera_keys else data[key]
         return out
+
+    def write(self, root: str | Path, codec: str = 'av1', robot_type: str = 'synthetic') -> Path:
+        """Record the selected episodes as a LeRobot v3.0 dataset at ``root`` (parquet + mp4, the recorder's writer).
+
+        Why: tests and demos that must train from files on disk, as from a recording, not from arrays.
+        """
+        from robolearn_core.dataset import layout
+        from robolearn_core.dataset.writer import DatasetWriter
+
+        features = {}
+        for key, feature in self.features.items():
+            if key in self.camera_keys:
+                h, w, _ = feature['shape']
+                features[key] = layout.video_feature(h, w, self.fps, codec)
+            elif feature['names'] is None and key in self.stats:  # a user vector: name its entries
+                features[key] = layout.vector_feature([f'{key}.{i}' for i in range(feature['shape'][0])])
+        writer = DatasetWriter(root, self.fps, features, robot_type, video_codec=codec)
+        try:
+            for ep in self.episode_indices:
+                data = self._episodes[ep]
+                writer.start_episode(self._tasks[ep] or 'unnamed task')
+                for f in range(self._starts[ep + 1] - self._starts[ep]):
+                    writer.add_frame({k: to_uint8(data[k][f]).transpose(1, 2, 0) if k in self.camera_keys
+                                      else data[k][f] for k in features})
+                writer.save_episode()
+        finally:
+            writer.close()
+        return Path(root)
