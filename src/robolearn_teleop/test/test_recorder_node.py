@@ -228,11 +228,14 @@ def test_keyboard_control_in_a_terminal(ros_graph, tmp_path, calibration):
             return (tmp_path / 'rec.log').read_text(errors='replace')
 
         ros_graph.spin_until(lambda: 'keys: Enter' in output(), timeout=20, message='the key help')
-        for _ in range(40):  # Enter until the streams are up and it starts
+        for _ in range(40):  # Enter until the streams are up and it starts; one reply per key, so never
+            refused = output().count('cannot start')  # a second Enter before the first one's reply (it would save)
             os.write(master, b'\n')
-            ros_graph.spin_for(0.3)
+            ros_graph.spin_until(lambda: 'recording episode 0' in output() or output().count('cannot start') > refused,
+                                 timeout=20, message="the recorder's reply to Enter")
             if 'recording episode 0' in output():
                 break
+            ros_graph.spin_for(0.3)
         ros_graph.spin_for(0.5)
         os.write(master, b'q\n')
         ros_graph.spin_until(lambda: proc.poll() is not None, timeout=20, message='the recorder to stop on q')
