@@ -13,6 +13,7 @@ Progress goes to the log once a second and to /diagnostics.
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import sys
 import threading
@@ -71,6 +72,11 @@ class RecorderNode(Node):
         self.reset_time_s = param('reset_time_s', 5.0, 'automatic mode: seconds between episodes')
         self.keyboard = param('keyboard', True, 'when stdin is a terminal: Enter starts/saves an episode, '
                               "'d' Enter discards it, 'q' Enter saves and stops")
+        # `ros2 launch ... root:=~/datasets/x` reaches the node with the '~' unexpanded (neither the shell nor
+        # launch expands it there), and the YAML defaults use '~' too: expand it once, here
+        self.root = os.path.expanduser(self.root)
+        self.calibration_file = os.path.expanduser(self.calibration_file)
+        self.action_calibration_file = os.path.expanduser(self.action_calibration_file)
         self._validate()
 
         self.streams = ['follower', 'action'] + [f'camera {c}' for c in self.cameras]
