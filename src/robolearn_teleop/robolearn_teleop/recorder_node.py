@@ -34,6 +34,7 @@ from robolearn_core.calibration import LEROBOT_POSITION_NAMES, ArmCalibration, C
 from robolearn_core.dataset import layout
 from robolearn_core.dataset.reader import DatasetError
 from robolearn_core.dataset.writer import DatasetWriter
+from robolearn_core.interrupt_once import raise_on_first_sigint
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_core.stream_sampler import StreamSampler, describe_stale
 
@@ -397,6 +398,7 @@ class RecorderNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     # Jazzy's rclpy.init() is not a context manager (Kilted's is): shut down explicitly.
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     code = 0
     node = None

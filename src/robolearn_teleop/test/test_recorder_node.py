@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import signal
 import time
 from pathlib import Path
 
@@ -202,6 +203,17 @@ def test_home_relative_paths_are_expanded(ros_graph, tmp_path, calibration):
                           params={'root': '~/datasets/pick', 'calibration_file': '~/follower.json', 'task': 't'})
     rec.wait_for_output(re.escape(f'new dataset at {home}/datasets/pick'), timeout=30)
     assert rec.running() and not list(tmp_path.rglob('~'))
+
+
+def test_ctrl_c_under_ros2_launch_exits_cleanly(ros_graph, tmp_path, calibration):
+    """A terminal's Ctrl-C and then launch's forwarded SIGINT: the second must not kill the clean-up (exit -2)."""
+    rec = ros_graph.start('robolearn_teleop', 'recorder_node', name='recorder',
+                          params={'root': str(tmp_path / 'ds'), 'calibration_file': str(calibration), 'task': 't'})
+    rec.wait_for_output('new dataset at', timeout=30)
+    rec.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    rec.proc.send_signal(signal.SIGINT)
+    assert rec.wait_exit(20) == 0, rec.output()
 
 
 def test_automatic_episodes_then_exit(ros_graph, tmp_path, calibration):
