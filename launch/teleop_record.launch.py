@@ -41,12 +41,13 @@ def generate_launch_description() -> LaunchDescription:
     def recorder(calibration, condition) -> Node:
         # ParameterValue(value_type=str): launch_ros reads a bare substitution as YAML, so task:="1" or
         # task:="pick: the cube" would reach the node as an int or a dict and kill it
-        strings = {'root': LaunchConfiguration('root'), 'task': LaunchConfiguration('task'), 'calibration_file': calibration}
         return Node(
             package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
             parameters=[
                 PathJoinSubstitution([share, 'config', 'recorder.yaml']),
-                {key: ParameterValue(value, value_type=str) for key, value in strings.items()},
+                {'root': ParameterValue(LaunchConfiguration('root'), value_type=str),
+                 'task': ParameterValue(LaunchConfiguration('task'), value_type=str),
+                 'calibration_file': ParameterValue(calibration, value_type=str)},
             ],
             condition=condition,
         )
