@@ -6,11 +6,13 @@ scripted expert moves the leader arm.
     ros2 launch robolearn_bringup teleop_record.launch.py sim:=false root:=~/datasets/pick task:="..." \
         follower_port:=/dev/ttyACM0 leader_port:=/dev/ttyACM1
     ros2 service call /recorder/start_episode std_srvs/srv/Trigger     (then save_episode, discard_episode, stop)
+    ros2 service call /world_node/reset std_srvs/srv/Trigger           (sim: the next seed's episode; docs/recording.md)
 
 Arguments:
     sim                     true: simulated world (sim.launch.py); false: real arms (so100.launch.py),
                             cameras (camera.launch.py) and teleop_node (config/teleop.yaml)
     root, task              dataset directory (created, or resumed) and the episodes' task string
+    seed                    sim only: the first episode's seed (default 0; training seeds 0..4999), see sim.launch.py
     follower_port, leader_port, follower_calibration, leader_calibration
                             real arms only; see so100.launch.py
 """
