@@ -15,6 +15,7 @@ from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -29,8 +30,10 @@ def generate_launch_description() -> LaunchDescription:
             IncludeLaunchDescription(PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', 'camera.launch.py']))),
             Node(
                 package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
-                parameters=[params, {'root': LaunchConfiguration('root'), 'task': LaunchConfiguration('task'),
-                                     'calibration_file': LaunchConfiguration('calibration_file')}],
+                # value_type=str: launch_ros reads a bare substitution as YAML (task:=1 would be an int)
+                parameters=[params, {'root': ParameterValue(LaunchConfiguration('root'), value_type=str),
+                                     'task': ParameterValue(LaunchConfiguration('task'), value_type=str),
+                                     'calibration_file': ParameterValue(LaunchConfiguration('calibration_file'), value_type=str)}],
             ),
         ]
     )

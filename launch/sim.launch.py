@@ -1,20 +1,25 @@
 """The simulated world: world node (physics, scripted expert, two simulated Feetech buses), the two
 unchanged so100_drivers on those buses, teleop (leader -> follower), two sim cameras.
 
-    ros2 launch robolearn_bringup sim.launch.py
+    ros2 launch robolearn_bringup sim.launch.py [seed:=0]
     ros2 topic echo /sim/episode
     ros2 service call /world_node/reset std_srvs/srv/Trigger
 
 Parameters come from config/sim.yaml (keyed by node name; the drivers: config/so100_<role>.yaml, then
 sim.yaml's ports and calibration files). A driver refuses to start on a port that does not exist, so the
 drivers start when world_node logs that its simulated buses are ready.
+
+Arguments:
+    seed    the first episode's seed (default 0); /world_node/reset counts up from it. Demonstrations use
+            training seeds 0..4999, `evaluate` the evaluation seeds 5000..9999 (robolearn_sim.episode_layout)
 """
 
 from launch import LaunchDescription
-from launch.actions import RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, RegisterEventHandler
 from launch.event_handlers import OnProcessIO
-from launch.substitutions import PathJoinSubstitution
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 BUSES_READY = b'simulated buses ready'  # robolearn_sim.world_node.BUSES_READY
@@ -25,7 +30,8 @@ def generate_launch_description() -> LaunchDescription:
     params = PathJoinSubstitution([config, 'sim.yaml'])
     follower_yaml = PathJoinSubstitution([config, 'so100_follower.yaml'])
     leader_yaml = PathJoinSubstitution([config, 'so100_leader.yaml'])
-    world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params], output='screen')
+    seed = {'seed': ParameterValue(LaunchConfiguration('seed'), value_type=int)}
+    world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params, seed], output='screen')
     drivers = [
         Node(package='robolearn_hardware', executable='so100_driver', name='so100_follower', parameters=[follower_yaml, params], output='screen'),
         Node(package='robolearn_hardware', executable='so100_driver', name='so100_leader', parameters=[leader_yaml, params], output='screen'),
@@ -40,6 +46,7 @@ def generate_launch_description() -> LaunchDescription:
 
     return LaunchDescription(
         [
+            DeclareLaunchArgument('seed', default_value='0', description='first episode seed: training 0..4999 (demonstrations), evaluation 5000..9999'),
             world,
             RegisterEventHandler(OnProcessIO(target_action=world, on_stdout=start_drivers_when_ready, on_stderr=start_drivers_when_ready)),
             Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen'),

@@ -14,6 +14,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 
@@ -28,8 +29,11 @@ def generate_launch_description() -> LaunchDescription:
         'leader_calibration': '~/.cache/robolearn/calibration/so100_leader.json',
     }
     args = [DeclareLaunchArgument(name, default_value=value, description=f'{name} (default {value})') for name, value in defaults.items()]
-    follower_overrides = {'port': LaunchConfiguration('follower_port'), 'calibration_file': LaunchConfiguration('follower_calibration')}
-    leader_overrides = {'port': LaunchConfiguration('leader_port'), 'calibration_file': LaunchConfiguration('leader_calibration')}
+    # value_type=str: launch_ros reads a bare substitution as YAML, so a value like '1' would not be a string
+    follower_overrides = {'port': ParameterValue(LaunchConfiguration('follower_port'), value_type=str),
+                          'calibration_file': ParameterValue(LaunchConfiguration('follower_calibration'), value_type=str)}
+    leader_overrides = {'port': ParameterValue(LaunchConfiguration('leader_port'), value_type=str),
+                        'calibration_file': ParameterValue(LaunchConfiguration('leader_calibration'), value_type=str)}
     return LaunchDescription(
         [
             *args,

@@ -6,24 +6,29 @@ scripted expert moves the leader arm.
     ros2 launch robolearn_bringup teleop_record.launch.py sim:=false root:=~/datasets/pick task:="..." \
         follower_port:=/dev/ttyACM0 leader_port:=/dev/ttyACM1
     ros2 service call /recorder/start_episode std_srvs/srv/Trigger     (then save_episode, discard_episode, stop)
+    ros2 service call /world_node/reset std_srvs/srv/Trigger           (sim: the next seed's episode; docs/recording.md)
 
 Arguments:
     sim                     true: simulated world (sim.launch.py); false: real arms (so100.launch.py),
                             cameras (camera.launch.py) and teleop_node (config/teleop.yaml)
     root, task              dataset directory (created, or resumed) and the episodes' task string
+    seed                    sim only: the first episode's seed (default 0; training seeds 0..4999), see sim.launch.py
     follower_port, leader_port, follower_calibration, leader_calibration
                             real arms only; see so100.launch.py
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, RegisterEventHandler
 from launch.conditions import IfCondition, UnlessCondition
+from launch.event_handlers import OnProcessIO
 from launch.launch_description_sources import PythonLaunchDescriptionSource
-from launch.substitutions import LaunchConfiguration, PathJoinSubstitution, PythonExpression
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
+from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
 SIM_FOLLOWER_CALIBRATION = '/tmp/robolearn_sim/follower.json'  # config/sim.yaml: world_node writes it
+BUSES_READY = b'simulated buses ready'  # robolearn_sim.world_node.BUSES_READY, logged once the file is written
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -35,9 +40,31 @@ def generate_launch_description() -> LaunchDescription:
             PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', name])), condition=condition
         )
 
-    calibration = PythonExpression(
-        ["'", SIM_FOLLOWER_CALIBRATION, "' if '", sim, "' == 'true' else '", LaunchConfiguration('follower_calibration'), "'"]
-    )
+    def recorder(calibration, condition) -> Node:
+        # ParameterValue(value_type=str): launch_ros reads a bare substitution as YAML, so task:="1" or
+        # task:="pick: the cube" would reach the node as an int or a dict and kill it
+        return Node(
+            package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
+            parameters=[
+                PathJoinSubstitution([share, 'config', 'recorder.yaml']),
+                {'root': ParameterValue(LaunchConfiguration('root'), value_type=str),
+                 'task': ParameterValue(LaunchConfiguration('task'), value_type=str),
+                 'calibration_file': ParameterValue(calibration, value_type=str)},
+            ],
+            condition=condition,
+        )
+
+    # The simulated world writes the follower calibration when its buses are ready (sim.launch.py starts
+    # the drivers on the same line); a recorder started before that exits with "calibration file does not exist".
+    sim_recorder = recorder(SIM_FOLLOWER_CALIBRATION, None)
+    started = []
+
+    def start_recorder_when_ready(event):
+        if BUSES_READY in event.text and not started:
+            started.append(True)
+            return [sim_recorder]
+        return None
+
     return LaunchDescription(
         [
             DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of real arms and cameras'),
@@ -45,6 +72,9 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument('task', description='task string of the recorded episodes'),
             DeclareLaunchArgument('follower_calibration', default_value='~/.cache/robolearn/calibration/so100_follower.json',
                                   description='follower calibration JSON (real arm; converts radians to LeRobot units)'),
+            RegisterEventHandler(
+                OnProcessIO(on_stdout=start_recorder_when_ready, on_stderr=start_recorder_when_ready), condition=IfCondition(sim)
+            ),
             include('sim.launch.py', IfCondition(sim)),
             include('so100.launch.py', UnlessCondition(sim)),
             include('camera.launch.py', UnlessCondition(sim)),
@@ -52,12 +82,6 @@ def generate_launch_description() -> LaunchDescription:
                 package='robolearn_teleop', executable='teleop_node', name='teleop_node', output='screen',
                 parameters=[PathJoinSubstitution([share, 'config', 'teleop.yaml'])], condition=UnlessCondition(sim),
             ),
-            Node(
-                package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
-                parameters=[
-                    PathJoinSubstitution([share, 'config', 'recorder.yaml']),
-                    {'root': LaunchConfiguration('root'), 'task': LaunchConfiguration('task'), 'calibration_file': calibration},
-                ],
-            ),
+            recorder(LaunchConfiguration('follower_calibration'), UnlessCondition(sim)),
         ]
     )

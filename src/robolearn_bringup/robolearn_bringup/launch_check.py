@@ -8,7 +8,11 @@ For every ``Node(package=..., executable=..., name=..., parameters=[...])`` in `
   is a parameter that the node class declares, with a value of the declared type: the node class is
   instantiated with rclpy, with the YAML values as overrides, and its declared parameters are read back;
 - every YAML section configures some node of the launch files, so a renamed node cannot leave its
-  parameters silently unused.
+  parameters silently unused;
+- every key of an inline ``parameters`` dict is a declared parameter, and a value computed at launch time
+  (``LaunchConfiguration``, ``PythonExpression``, ...) is wrapped in ``ParameterValue(..., value_type=T)``
+  with ``T`` the declared type: launch_ros reads a bare substitution as YAML, so ``task:=1`` would reach
+  a string parameter as an int (and ``task:="a: b"`` as a dict) and the node would die at start.
 
 Node classes must be cheap to construct (declare parameters, create interfaces; no hardware or file I/O
 in ``__init__``) and accept ``**kwargs`` for ``rclpy.node.Node``.
@@ -43,6 +47,9 @@ class NodeSpec:
     namespace: str | None
     param_files: list[str] = field(default_factory=list)
     inline_params: dict[str, Any] = field(default_factory=dict)
+    #: inline parameters whose value is computed at launch time: name -> ParameterValue's value_type
+    #: ('str', 'int', ...), or None for a bare substitution
+    launch_time_params: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def where(self) -> str:
@@ -95,11 +102,37 @@ def parse_launch_file(path: Path) -> list[NodeSpec]:
             if isinstance(element, ast.Name):
                 element = assignments.get(element.id, element)
             if isinstance(element, ast.Dict):
-                spec.inline_params.update(_literal(element) or {})
+                for key, value in zip(element.keys, element.values):
+                    name = _literal(key)
+                    if not isinstance(name, str):
+                        continue
+                    if isinstance(value, ast.Name):
+                        value = assignments.get(value.id, value)
+                    try:
+                        spec.inline_params[name] = ast.literal_eval(value)
+                    except ValueError:
+                        spec.launch_time_params[name] = _parameter_value_type(value)
             else:
                 spec.param_files += _yaml_names(element)
         specs.append(spec)
     return specs
+
+
+def _parameter_value_type(value: ast.AST) -> str | None:
+    """'str' for ``ParameterValue(x, value_type=str)``; None for anything else (launch_ros then guesses by YAML)."""
+    if isinstance(value, ast.Call):
+        func = value.func
+        fname = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if fname == 'ParameterValue':
+            for k in value.keywords:
+                if k.arg == 'value_type':
+                    return ast.unparse(k.value)
+    return None
+
+
+#: rclpy Parameter.Type name -> the value_type a ParameterValue needs for it
+_VALUE_TYPES = {'STRING': 'str', 'INTEGER': 'int', 'DOUBLE': 'float', 'BOOL': 'bool', 'STRING_ARRAY': 'List[str]',
+                'INTEGER_ARRAY': 'List[int]', 'DOUBLE_ARRAY': 'List[float]', 'BOOL_ARRAY': 'List[bool]'}
 
 
 def _flatten(d: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -132,8 +165,9 @@ def node_class(package: str, executable: str) -> type:
     return classes[0]
 
 
-def declared_parameters(cls: type, overrides: dict[str, Any]) -> tuple[set[str], str]:
-    """Instantiate ``cls`` with ``overrides``; return its declared parameter names and its default node name."""
+def declared_parameters(cls: type, overrides: dict[str, Any]) -> tuple[dict[str, str], str]:
+    """Instantiate ``cls`` with ``overrides``; return its declared parameters (name -> type name, e.g.
+    'STRING') and its default node name."""
     import rclpy
     from rclpy.context import Context
     from rclpy.parameter import Parameter
@@ -143,7 +177,7 @@ def declared_parameters(cls: type, overrides: dict[str, Any]) -> tuple[set[str],
     try:
         node = cls(context=context, parameter_overrides=[Parameter(k, value=v) for k, v in overrides.items()])
         try:
-            return set(node._parameters), node.get_name()
+            return {name: p.type_.name for name, p in node._parameters.items()}, node.get_name()
         finally:
             node.destroy_node()
     finally:
@@ -222,12 +256,22 @@ def _check_node(spec: NodeSpec, config_dir: Path, sections_used: dict[str, set[s
         declared, _ = declared_parameters(cls, {k: v for k, (_, v) in values.items()})
     except Exception as e:  # noqa: BLE001
         return problems + [f'{spec.where}: node {name} rejects its parameters: {type(e).__name__}: {e}']
+    known = ', '.join(sorted(set(declared) - {'use_sim_time'}))
     for k, (source, _) in sorted(values.items()):
         if k not in declared and k != 'use_sim_time':
-            problems.append(
-                f'{source}: {k!r} is not a parameter of {spec.package}/{spec.executable} (node {name}); '
-                f'declared: {", ".join(sorted(declared - {"use_sim_time"}))}'
-            )
+            problems.append(f'{source}: {k!r} is not a parameter of {spec.package}/{spec.executable} (node {name}); declared: {known}')
+    for k, value_type in sorted(spec.launch_time_params.items()):
+        if k not in declared:
+            problems.append(f'{spec.where}: inline parameter {k!r} is not a parameter of {spec.package}/{spec.executable} '
+                            f'(node {name}); declared: {known}')
+            continue
+        wanted = _VALUE_TYPES.get(declared[k])
+        if value_type is None:
+            problems.append(f'{spec.where}: inline parameter {k!r} of node {name} is a launch-time substitution: wrap it in '
+                            f'ParameterValue(..., value_type={wanted}), or launch_ros reads it as YAML ({k}:=1 would not be a {wanted})')
+        elif wanted and value_type != wanted:
+            problems.append(f'{spec.where}: inline parameter {k!r} of node {name} is ParameterValue(value_type={value_type}), '
+                            f'but the node declares it {declared[k]}: use value_type={wanted}')
     return problems
 
 

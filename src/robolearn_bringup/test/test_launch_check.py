@@ -71,3 +71,25 @@ def test_invalid_parameter_value_is_reported_by_the_node(copy):
     f.write_text(f.read_text().replace('    source: pattern', '    source: webcam', 1))
     problems = check(copy / 'launch', copy / 'config')
     assert len(problems) == 1 and "source 'webcam' is not one of" in problems[0], problems
+
+
+def test_bare_launch_substitution_for_a_parameter_fails(copy):
+    """launch_ros reads a bare LaunchConfiguration as YAML: task:=1 reached the recorder as an int and killed it."""
+    f = copy / 'launch' / 'record.launch.py'
+    f.write_text(f.read_text().replace("'task': ParameterValue(LaunchConfiguration('task'), value_type=str)", "'task': LaunchConfiguration('task')"))
+    problems = check(copy / 'launch', copy / 'config')
+    assert len(problems) == 1 and "inline parameter 'task' of node recorder is a launch-time substitution" in problems[0], problems
+    assert 'ParameterValue(..., value_type=str)' in problems[0]
+
+
+def test_wrong_value_type_and_unknown_inline_parameter_fail(copy):
+    f = copy / 'launch' / 'sim.launch.py'
+    f.write_text(f.read_text().replace("value_type=int)}", "value_type=str)}"))
+    problems = check(copy / 'launch', copy / 'config')
+    assert len(problems) == 1 and "'seed' of node world_node is ParameterValue(value_type=str), but the node declares it INTEGER" in problems[0], problems
+
+    f = copy / 'launch' / 'so100.launch.py'
+    f.write_text(f.read_text().replace("follower_overrides = {'port':", "follower_overrides = {'serial_port':"))
+    problems = check(copy / 'launch', copy / 'config')
+    assert any("inline parameter 'serial_port' is not a parameter of robolearn_hardware/so100_driver (node so100_follower)" in p
+               for p in problems), problems

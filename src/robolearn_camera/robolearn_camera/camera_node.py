@@ -24,6 +24,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from robolearn_camera.frame_sources import SOURCES, SourceConfig, SourceError
 from robolearn_camera.image_conversion import ENCODINGS, array_to_image, convert_channels
 from robolearn_camera.sim_source import SimFrameSource
+from robolearn_core.interrupt_once import raise_on_first_sigint
 
 #: every value of the source parameter
 SOURCE_NAMES = (*SOURCES, 'sim')
@@ -212,6 +213,7 @@ class CameraNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     # Jazzy's rclpy.init() is not a context manager (Kilted's is): shut down explicitly.
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     node = None
     try:

@@ -37,6 +37,7 @@ from robolearn_core.feetech.arm import Arm
 from robolearn_core.feetech.bus import BusDisconnected, BusError, BusTimeout, FeetechBus
 from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.usb_latency import latency_advice
+from robolearn_core.interrupt_once import raise_on_first_sigint
 from robolearn_core.joint_safety import CommandRejected, order_command, step_toward
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
@@ -348,6 +349,7 @@ class So100Driver(Node):
 
 
 def main(args: list[str] | None = None) -> None:
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     node = None
     try:

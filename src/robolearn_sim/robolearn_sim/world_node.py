@@ -39,6 +39,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from robolearn_core.feetech.sim_bus import SimulatedBus
+from robolearn_core.interrupt_once import raise_on_first_sigint
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_sim.arm_model import DEFAULT_MESH_CELL
 from robolearn_sim.episode_layout import seed_split
@@ -292,6 +293,7 @@ class WorldNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     node = None
     try:

@@ -13,6 +13,7 @@ Progress goes to the log once a second and to /diagnostics.
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import sys
 import threading
@@ -33,6 +34,7 @@ from robolearn_core.calibration import LEROBOT_POSITION_NAMES, ArmCalibration, C
 from robolearn_core.dataset import layout
 from robolearn_core.dataset.reader import DatasetError
 from robolearn_core.dataset.writer import DatasetWriter
+from robolearn_core.interrupt_once import raise_on_first_sigint
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 from robolearn_core.stream_sampler import StreamSampler, describe_stale
 
@@ -71,6 +73,11 @@ class RecorderNode(Node):
         self.reset_time_s = param('reset_time_s', 5.0, 'automatic mode: seconds between episodes')
         self.keyboard = param('keyboard', True, 'when stdin is a terminal: Enter starts/saves an episode, '
                               "'d' Enter discards it, 'q' Enter saves and stops")
+        # `ros2 launch ... root:=~/datasets/x` reaches the node with the '~' unexpanded (neither the shell nor
+        # launch expands it there), and the YAML defaults use '~' too: expand it once, here
+        self.root = os.path.expanduser(self.root)
+        self.calibration_file = os.path.expanduser(self.calibration_file)
+        self.action_calibration_file = os.path.expanduser(self.action_calibration_file)
         self._validate()
 
         self.streams = ['follower', 'action'] + [f'camera {c}' for c in self.cameras]
@@ -391,6 +398,7 @@ class RecorderNode(Node):
 
 def main(args: list[str] | None = None) -> None:
     # Jazzy's rclpy.init() is not a context manager (Kilted's is): shut down explicitly.
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     code = 0
     node = None

@@ -21,6 +21,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 
+from robolearn_core.interrupt_once import raise_on_first_sigint
 from robolearn_core.joint_safety import SO101_LOWER, SO101_UPPER, CommandRejected, order_command, step_toward
 from robolearn_core.sim_joints import SO_JOINT_NAMES
 
@@ -107,6 +108,7 @@ class TeleopNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
+    raise_on_first_sigint()  # a second Ctrl-C (ros2 launch forwards one) must not cut the clean-up short
     rclpy.init(args=args)
     try:
         rclpy.spin(TeleopNode())

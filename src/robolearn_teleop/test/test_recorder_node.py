@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import signal
 import time
 from pathlib import Path
 
@@ -190,6 +192,28 @@ def test_unwritable_output_directory_is_a_clear_error(ros_graph, tmp_path, calib
     assert rec.wait_exit(30) == 1
     assert 'cannot write to the dataset directory' in rec.output() and str(blocker / 'ds') in rec.output()
     assert blocker.read_text() == 'x'
+
+
+def test_home_relative_paths_are_expanded(ros_graph, tmp_path, calibration):
+    """`ros2 launch ... root:=~/datasets/x` hands the node a literal '~' (the shell does not expand it there)."""
+    home = tmp_path / 'home'
+    home.mkdir()
+    (home / 'follower.json').write_text(calibration.read_text())
+    rec = ros_graph.start('robolearn_teleop', 'recorder_node', name='recorder', env={'HOME': str(home)},
+                          params={'root': '~/datasets/pick', 'calibration_file': '~/follower.json', 'task': 't'})
+    rec.wait_for_output(re.escape(f'new dataset at {home}/datasets/pick'), timeout=30)
+    assert rec.running() and not list(tmp_path.rglob('~'))
+
+
+def test_ctrl_c_under_ros2_launch_exits_cleanly(ros_graph, tmp_path, calibration):
+    """A terminal's Ctrl-C and then launch's forwarded SIGINT: the second must not kill the clean-up (exit -2)."""
+    rec = ros_graph.start('robolearn_teleop', 'recorder_node', name='recorder',
+                          params={'root': str(tmp_path / 'ds'), 'calibration_file': str(calibration), 'task': 't'})
+    rec.wait_for_output('new dataset at', timeout=30)
+    rec.proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    rec.proc.send_signal(signal.SIGINT)
+    assert rec.wait_exit(20) == 0, rec.output()
 
 
 def test_automatic_episodes_then_exit(ros_graph, tmp_path, calibration):
