@@ -110,7 +110,9 @@ class ArmCalibration:
 
     @classmethod
     def load(cls, path: str | Path) -> ArmCalibration:
-        path = Path(path)
+        # '~' expanded here, for every reader: `ros2 launch ... calibration_file:=~/x.json` and the YAML
+        # defaults reach the nodes with it unexpanded
+        path = Path(path).expanduser()
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:

@@ -103,3 +103,10 @@ def test_missing_and_broken_files_say_how_to_fix(tmp_path):
     (tmp_path / 'broken.json').write_text('{"shoulder_pan": ')
     with pytest.raises(CalibrationError, match='not valid JSON'):
         ArmCalibration.load(tmp_path / 'broken.json')
+
+
+def test_load_expands_the_home_directory(tmp_path, monkeypatch):
+    """Launch arguments and YAML defaults hand nodes '~/...' paths unexpanded."""
+    monkeypatch.setenv('HOME', str(tmp_path))
+    make(RANGES).save(tmp_path / 'arm.json')
+    assert ArmCalibration.load('~/arm.json').to_dict() == make(RANGES).to_dict()

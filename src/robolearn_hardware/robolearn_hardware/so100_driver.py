@@ -123,7 +123,7 @@ class So100Driver(Node):
         """
         if not self.calibration_file:
             raise CalibrationError('parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output')
-        calibration = ArmCalibration.load(os.path.expanduser(self.calibration_file))
+        calibration = ArmCalibration.load(self.calibration_file)
         bus = FeetechBus(self.port, self.baudrate, self.timeout_ms / 1000.0, self.retries)
         self.arm = Arm(bus, calibration)
         self.arm.connect()

@@ -74,10 +74,8 @@ class RecorderNode(Node):
         self.keyboard = param('keyboard', True, 'when stdin is a terminal: Enter starts/saves an episode, '
                               "'d' Enter discards it, 'q' Enter saves and stops")
         # `ros2 launch ... root:=~/datasets/x` reaches the node with the '~' unexpanded (neither the shell nor
-        # launch expands it there), and the YAML defaults use '~' too: expand it once, here
+        # launch expands it there); calibration files are expanded where they are read (ArmCalibration.load)
         self.root = os.path.expanduser(self.root)
-        self.calibration_file = os.path.expanduser(self.calibration_file)
-        self.action_calibration_file = os.path.expanduser(self.action_calibration_file)
         self._validate()
 
         self.streams = ['follower', 'action'] + [f'camera {c}' for c in self.cameras]
