@@ -223,13 +223,11 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
     train_time, trained_steps, time_at_warmup = 0.0, 0, None
     last_log = start_step
     running: list[torch.Tensor] = []
-    paused_s = 0.0  # validation, checkpoints and plots: reported apart from the training rate
-    t_pause = time.perf_counter()
+    loop_start = time.perf_counter()  # what is not train_time from here on: validation, checkpoints, plots
     if start_step == 0:  # the loss before training: what "validation loss went down" is measured against
         history['val'].append((0, validation_loss(policy, table, val_frames, settings.batch_size, autocast,
                                                   settings.val_max_frames)))
     t0 = time.perf_counter()
-    paused_s += t0 - t_pause
     for step in range(start_step, settings.steps):
         for group in optimizer.param_groups:
             group['lr'] = settings.lr * lr_factor(step, settings)
@@ -271,7 +269,6 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
                 history['best_val'] = val
                 _save(policy, ckpt_dir / 'best', done, optimizer, history, settings, split)
             t0 = time.perf_counter()
-            paused_s += t0 - t_pause
         if done % settings.save_every == 0 or done == settings.steps:
             t_pause = time.perf_counter()
             train_time += t_pause - t0
@@ -281,15 +278,13 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
             write_loss_curve(out / 'loss_curve.png', history['train'], history['val'],
                              f'{policy_name}: {out.name}')
             t0 = time.perf_counter()
-            paused_s += t0 - t_pause
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
     train_time += time.perf_counter() - t0
     bar.close()
     metrics.close()
-    t_pause = time.perf_counter()
     write_loss_curve(out / 'loss_curve.png', history['train'], history['val'], f'{policy_name}: {out.name}')
-    paused_s += time.perf_counter() - t_pause
+    paused_s = time.perf_counter() - loop_start - train_time
     first_val = history['val'][0][1] if history['val'] else None
     return {
         'policy': policy_name, 'steps': settings.steps, 'device': str(device), 'bf16': use_bf16,
