@@ -140,12 +140,12 @@ class InMemoryDataset:
         from robolearn_core.dataset.writer import DatasetWriter
 
         features = {}
-        for key, feature in self.features.items():
+        for key in self._episodes[0]:  # the episodes' own features; the writer adds the index columns
+            shape = self.features[key]['shape']
             if key in self.camera_keys:
-                h, w, _ = feature['shape']
-                features[key] = layout.video_feature(h, w, self.fps, codec)
-            elif feature['names'] is None and key in self.stats:  # a user vector: name its entries
-                features[key] = layout.vector_feature([f'{key}.{i}' for i in range(feature['shape'][0])])
+                features[key] = layout.video_feature(shape[0], shape[1], self.fps, codec)
+            else:  # a vector: name its entries
+                features[key] = layout.vector_feature([f'{key}.{i}' for i in range(shape[0])])
         writer = DatasetWriter(root, self.fps, features, robot_type, video_codec=codec)
         try:
             for ep in self.episode_indices:
