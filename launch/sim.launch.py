@@ -15,14 +15,12 @@ Arguments:
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, RegisterEventHandler
-from launch.event_handlers import OnProcessIO
+from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-BUSES_READY = b'simulated buses ready'  # robolearn_sim.world_node.BUSES_READY
+from robolearn_bringup.sim_ready import start_when_buses_ready
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -36,19 +34,11 @@ def generate_launch_description() -> LaunchDescription:
         Node(package='robolearn_hardware', executable='so100_driver', name='so100_follower', parameters=[follower_yaml, params], output='screen'),
         Node(package='robolearn_hardware', executable='so100_driver', name='so100_leader', parameters=[leader_yaml, params], output='screen'),
     ]
-    started = []
-
-    def start_drivers_when_ready(event):
-        if BUSES_READY in event.text and not started:
-            started.append(True)
-            return drivers
-        return None
-
     return LaunchDescription(
         [
             DeclareLaunchArgument('seed', default_value='0', description='first episode seed: training 0..4999 (demonstrations), evaluation 5000..9999'),
             world,
-            RegisterEventHandler(OnProcessIO(target_action=world, on_stdout=start_drivers_when_ready, on_stderr=start_drivers_when_ready)),
+            start_when_buses_ready(drivers, target_action=world),
             Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen'),
             Node(package='robolearn_camera', executable='camera_node', name='front_camera', parameters=[params], output='screen'),
             Node(package='robolearn_camera', executable='camera_node', name='wrist_camera', parameters=[params], output='screen'),

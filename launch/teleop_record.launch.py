@@ -18,17 +18,16 @@ Arguments:
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription, RegisterEventHandler
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition, UnlessCondition
-from launch.event_handlers import OnProcessIO
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+from robolearn_bringup.sim_ready import start_when_buses_ready
 
 SIM_FOLLOWER_CALIBRATION = '/tmp/robolearn_sim/follower.json'  # config/sim.yaml: world_node writes it
-BUSES_READY = b'simulated buses ready'  # robolearn_sim.world_node.BUSES_READY, logged once the file is written
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -54,17 +53,6 @@ def generate_launch_description() -> LaunchDescription:
             condition=condition,
         )
 
-    # The simulated world writes the follower calibration when its buses are ready (sim.launch.py starts
-    # the drivers on the same line); a recorder started before that exits with "calibration file does not exist".
-    sim_recorder = recorder(SIM_FOLLOWER_CALIBRATION, None)
-    started = []
-
-    def start_recorder_when_ready(event):
-        if BUSES_READY in event.text and not started:
-            started.append(True)
-            return [sim_recorder]
-        return None
-
     return LaunchDescription(
         [
             DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of real arms and cameras'),
@@ -72,9 +60,9 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument('task', description='task string of the recorded episodes'),
             DeclareLaunchArgument('follower_calibration', default_value='~/.cache/robolearn/calibration/so100_follower.json',
                                   description='follower calibration JSON (real arm; converts radians to LeRobot units)'),
-            RegisterEventHandler(
-                OnProcessIO(on_stdout=start_recorder_when_ready, on_stderr=start_recorder_when_ready), condition=IfCondition(sim)
-            ),
+            # sim: the world writes the follower calibration when its buses are ready; a recorder started
+            # before that exits with "calibration file does not exist"
+            start_when_buses_ready([recorder(SIM_FOLLOWER_CALIBRATION, None)], condition=IfCondition(sim)),
             include('sim.launch.py', IfCondition(sim)),
             include('so100.launch.py', UnlessCondition(sim)),
             include('camera.launch.py', UnlessCondition(sim)),
