@@ -37,7 +37,7 @@ from std_srvs.srv import Trigger  # noqa: E402
 from robolearn_core.calibration import ArmCalibration  # noqa: E402
 from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
 from robolearn_core.dataset.validate import validate  # noqa: E402
-from robolearn_core.sim_joints import SO_JOINT_NAMES  # noqa: E402
+from robolearn_core.so_arm.joints import JOINT_NAMES  # noqa: E402
 from robolearn_core.test_pattern import test_pattern  # noqa: E402
 from tests.harness.ros_graph import DomainLease, RosGraph  # noqa: E402
 
@@ -81,7 +81,7 @@ def main() -> None:
         clip = work / 'clip.mp4'
         make_clip(clip, args.width, args.height)
         motors = {n: {'id': i + 1, 'drive_mode': 0, 'homing_offset': 0, 'range_min': 1000, 'range_max': 3000}
-                  for i, n in enumerate(SO_JOINT_NAMES)}
+                  for i, n in enumerate(JOINT_NAMES)}
         calibration = work / 'calibration.json'
         ArmCalibration.from_dict(motors).save(calibration)
 
@@ -98,7 +98,7 @@ def main() -> None:
                 t = time.monotonic()
                 for k, pub in enumerate(pubs):
                     pos = [0.3 * np.sin(t + j + k * 0.1) for j in range(6)]
-                    pub.publish(JointState(name=list(SO_JOINT_NAMES), position=pos))
+                    pub.publish(JointState(name=list(JOINT_NAMES), position=pos))
 
             g.node.create_timer(0.01, publish)
             diags = g.subscribe('/diagnostics', DiagnosticArray)

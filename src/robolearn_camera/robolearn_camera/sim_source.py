@@ -16,7 +16,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 class SimFrameSource:
@@ -44,8 +44,8 @@ class SimFrameSource:
 
     def _on_joints(self, msg: JointState) -> None:
         index = {n: i for i, n in enumerate(msg.name)}
-        if all(n in index for n in SO_JOINT_NAMES) and len(msg.position) == len(msg.name):
-            self._joints = np.array([msg.position[index[n]] for n in SO_JOINT_NAMES])
+        if all(n in index for n in JOINT_NAMES) and len(msg.position) == len(msg.name):
+            self._joints = np.array([msg.position[index[n]] for n in JOINT_NAMES])
 
     def _on_cube(self, msg: PoseStamped) -> None:
         p, q = msg.pose.position, msg.pose.orientation

@@ -22,14 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 #: LeRobot's degree scale: (resolution - 1) ticks make 360 degrees.
 TICKS_PER_RAD = 4095 / (2 * math.pi)
 MAX_TICK = 4095
 GRIPPER = 'gripper'
-#: Dataset feature names of the SO joints (LeRobot's).
-LEROBOT_POSITION_NAMES: tuple[str, ...] = tuple(f'{name}.pos' for name in SO_JOINT_NAMES)
 
 
 class CalibrationError(ValueError):
@@ -59,12 +57,12 @@ class ArmCalibration:
 
     def __post_init__(self) -> None:
         problems = []
-        missing = [n for n in SO_JOINT_NAMES if n not in self.motors]
-        unknown = [n for n in self.motors if n not in SO_JOINT_NAMES]
+        missing = [n for n in JOINT_NAMES if n not in self.motors]
+        unknown = [n for n in self.motors if n not in JOINT_NAMES]
         if missing:
             problems.append(f'missing joints {missing}')
         if unknown:
-            problems.append(f'unknown joints {unknown} (expected {list(SO_JOINT_NAMES)})')
+            problems.append(f'unknown joints {unknown} (expected {list(JOINT_NAMES)})')
         for name, m in self.motors.items():
             if not 0 <= m.range_min < m.range_max <= MAX_TICK:
                 problems.append(f'{name}: range_min {m.range_min} / range_max {m.range_max} must satisfy 0 <= min < max <= {MAX_TICK}')
@@ -79,13 +77,13 @@ class ArmCalibration:
             problems.append(f'servo ids repeat: {ids}')
         if problems:
             raise CalibrationError('invalid calibration: ' + '; '.join(problems) + '. Run `calibrate` to write a new one.')
-        # Store in SO order so that every array below is indexed like SO_JOINT_NAMES.
-        object.__setattr__(self, 'motors', {n: self.motors[n] for n in SO_JOINT_NAMES})
-        arr = lambda f: np.array([f(self.motors[n]) for n in SO_JOINT_NAMES], dtype=np.float64)  # noqa: E731
+        # Store in SO order so that every array below is indexed like JOINT_NAMES.
+        object.__setattr__(self, 'motors', {n: self.motors[n] for n in JOINT_NAMES})
+        arr = lambda f: np.array([f(self.motors[n]) for n in JOINT_NAMES], dtype=np.float64)  # noqa: E731
         object.__setattr__(self, '_min', arr(lambda m: m.range_min))
         object.__setattr__(self, '_max', arr(lambda m: m.range_max))
         object.__setattr__(self, '_mid', arr(lambda m: m.mid))
-        object.__setattr__(self, '_gripper', SO_JOINT_NAMES.index(GRIPPER))
+        object.__setattr__(self, '_gripper', JOINT_NAMES.index(GRIPPER))
         object.__setattr__(self, '_gripper_inverted', self.motors[GRIPPER].drive_mode == 1)
 
     # --- files -------------------------------------------------------------------------------------
@@ -134,7 +132,7 @@ class ArmCalibration:
         tmp.write_text(json.dumps(self.to_dict(), indent=4) + '\n')
         tmp.replace(path)
 
-    # --- conversions (arrays indexed like SO_JOINT_NAMES) -------------------------------------------
+    # --- conversions (arrays indexed like JOINT_NAMES) -------------------------------------------
     def ticks_to_radians(self, ticks: np.ndarray) -> np.ndarray:
         return (np.asarray(ticks, dtype=np.float64) - self._mid) / TICKS_PER_RAD
 

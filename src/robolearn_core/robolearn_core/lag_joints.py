@@ -14,7 +14,7 @@ from collections import deque
 
 import numpy as np
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 class FirstOrderLagJoints:
@@ -24,7 +24,7 @@ class FirstOrderLagJoints:
         self,
         tau_s: float = 0.05,
         initial: np.ndarray | None = None,
-        joint_names: tuple[str, ...] = SO_JOINT_NAMES,
+        joint_names: tuple[str, ...] = JOINT_NAMES,
         history: int = 4096,
     ) -> None:
         if tau_s <= 0:

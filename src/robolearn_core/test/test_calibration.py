@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from robolearn_core.calibration import TICKS_PER_RAD, ArmCalibration, CalibrationError
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 def make(ranges, gripper_drive_mode=0):
     return ArmCalibration.from_dict({
         name: {'id': i + 1, 'drive_mode': gripper_drive_mode if name == 'gripper' else 0,
                'homing_offset': 10 * i - 20, 'range_min': lo, 'range_max': hi}
-        for i, (name, (lo, hi)) in enumerate(zip(SO_JOINT_NAMES, ranges))
+        for i, (name, (lo, hi)) in enumerate(zip(JOINT_NAMES, ranges))
     })
 
 
@@ -75,7 +75,7 @@ def test_json_round_trip_in_lerobots_layout(tmp_path):
     path = tmp_path / 'arm.json'
     cal.save(path)
     data = json.loads(path.read_text())
-    assert list(data) == list(SO_JOINT_NAMES)
+    assert list(data) == list(JOINT_NAMES)
     assert data['gripper'] == {'id': 6, 'drive_mode': 0, 'homing_offset': 30, 'range_min': 2000, 'range_max': 3000}
     assert ArmCalibration.load(path) == cal
 

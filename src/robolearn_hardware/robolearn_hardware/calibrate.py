@@ -18,7 +18,7 @@ from robolearn_core.calibration import CalibrationError
 from robolearn_core.feetech import calibrate_procedure as procedure
 from robolearn_core.feetech.bus import BusError, FeetechBus
 from robolearn_core.feetech.usb_latency import latency_advice
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 IDS = [1, 2, 3, 4, 5, 6]
 
@@ -49,7 +49,7 @@ def record_until_enter(recorder: procedure.RangeRecorder, period_s: float) -> No
             return
         recorder.sample()
         if recorder.samples % 25 == 1 and sys.stdout.isatty():
-            cols = '  '.join(f'{n[:11]:>11} {lo:4d}..{hi:4d}' for n, lo, hi in zip(SO_JOINT_NAMES, recorder.lo, recorder.hi))
+            cols = '  '.join(f'{n[:11]:>11} {lo:4d}..{hi:4d}' for n, lo, hi in zip(JOINT_NAMES, recorder.lo, recorder.hi))
             print(f'\r{cols}', end='', flush=True)
 
 
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f'Note: {advice}')
         wait_enter('Step 1/2: move the arm to the MIDDLE of its range of motion, then press ENTER.')
         offsets = procedure.set_half_turn_homing(bus, IDS)
-        print(f'Homing offsets: {dict(zip(SO_JOINT_NAMES, offsets.values()))}')
+        print(f'Homing offsets: {dict(zip(JOINT_NAMES, offsets.values()))}')
         recorder = procedure.RangeRecorder(bus, IDS)
         wait_enter_prompt = (
             'Step 2/2: move every joint except wrist_roll, one after the other, through its ENTIRE range of motion.\n'

@@ -19,7 +19,7 @@ import numpy as np
 
 from robolearn_core.feetech.sim_bus import SimulatedBus
 from robolearn_core.lag_joints import FirstOrderLagJoints
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -35,7 +35,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--tau', type=float, default=0.05, help='time constant of the joints\' first-order response, s')
     p.add_argument('--wave', type=float, default=0.0, metavar='RAD',
                    help='a hand moves the limp joints (a leader) in slow sines of this amplitude around --pose, rad')
-    p.add_argument('--pose', type=float, nargs=len(SO_JOINT_NAMES), metavar='RAD', help=f'initial joint angles, rad ({" ".join(SO_JOINT_NAMES)})')
+    p.add_argument('--pose', type=float, nargs=len(JOINT_NAMES), metavar='RAD', help=f'initial joint angles, rad ({" ".join(JOINT_NAMES)})')
     return p.parse_args(argv)
 
 

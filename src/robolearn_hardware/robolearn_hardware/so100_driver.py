@@ -38,8 +38,9 @@ from robolearn_core.feetech.bus import BusDisconnected, BusError, BusTimeout, Fe
 from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.usb_latency import latency_advice
 from robolearn_core.interrupt_once import raise_on_first_sigint
-from robolearn_core.joint_safety import CommandRejected, order_command, step_toward
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.control.safety import step_toward
+from robolearn_core.so_arm.joints import JointMessageError, positions_by_name
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 ROLES = ('follower', 'leader')
 
@@ -68,7 +69,7 @@ class So100Driver(Node):
         )
         self._validate()
 
-        self.joint_names = list(SO_JOINT_NAMES)
+        self.joint_names = list(JOINT_NAMES)
         self.state_pub = self.create_publisher(JointState, f'/{self.role}/joint_states', 10)
         self.diag_pub = self.create_publisher(DiagnosticArray, '/diagnostics', 10)
         if self.role == 'follower':
@@ -259,8 +260,8 @@ class So100Driver(Node):
     # --- commands and services ---------------------------------------------------------------------------
     def _on_command(self, msg: JointState) -> None:
         try:
-            self.target = order_command(list(msg.name), list(msg.position), self.joint_names)
-        except CommandRejected as e:
+            self.target = positions_by_name(list(msg.name), list(msg.position), self.joint_names)
+        except JointMessageError as e:
             self.rejected_commands += 1
             now = time.monotonic()
             # One line per new reason, and at most one a second for a repeated one (a flood at 50 Hz).

@@ -13,7 +13,7 @@ from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.sim_bus import SimulatedBus
 from robolearn_core.process_graph import find_executable
 from robolearn_core.lag_joints import FirstOrderLagJoints
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 START = np.array([0.2, -0.4, 0.6, -0.3, 0.5, 0.3])
 MAX_STEP = 0.05
@@ -42,7 +42,7 @@ def latest_status(diags, node_name):
     return None, {}
 
 
-def command(positions, names=SO_JOINT_NAMES):
+def command(positions, names=JOINT_NAMES):
     msg = JointState()
     msg.name = list(names)
     msg.position = [float(x) for x in positions]
@@ -69,7 +69,7 @@ def test_follower_publishes_at_rate_and_commands_move_the_joints(ros_graph, sim,
     print(f'\n/follower/joint_states measured at {hz:.1f} Hz over {len(stamps)} messages')
     assert hz >= 80.0, f'joint_states at {hz:.1f} Hz (target >= 100; lenient floor 80 on a shared machine)'
     last = states[-1]
-    assert list(last.name) == list(SO_JOINT_NAMES)
+    assert list(last.name) == list(JOINT_NAMES)
     np.testing.assert_allclose(last.position, START, atol=2e-3)  # torque on held the arm where it was
 
     # A command in another joint order moves the joints, never faster than max_step per tick.
@@ -79,7 +79,7 @@ def test_follower_publishes_at_rate_and_commands_move_the_joints(ros_graph, sim,
     t_cmd = time.monotonic()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not np.allclose(sim.backend.present_positions(), goal, atol=5e-3):
-        pub.publish(command(goal[order], [SO_JOINT_NAMES[i] for i in order]))
+        pub.publish(command(goal[order], [JOINT_NAMES[i] for i in order]))
         ros_graph.spin_for(0.02)
     np.testing.assert_allclose(sim.backend.present_positions(), goal, atol=5e-3)
     moving = [m for m in states if m.header.stamp.sec + m.header.stamp.nanosec * 1e-9 > stamps[-1] and abs(m.velocity[0]) > 0.1]
@@ -109,7 +109,7 @@ def test_malformed_commands_are_rejected_and_the_arm_holds(ros_graph, sim, tmp_p
     ros_graph.spin_until(lambda: ros_graph.node.count_subscribers('/follower/joint_commands') > 0, 10)
     bad = [
         command([0.1] * 6, ['shoulder_pan', 'shoulder_lift', 'elbow_flex', 'wrist_flex', 'wrist_roll', 'jaw']),
-        command([0.1] * 5, SO_JOINT_NAMES[:5]),
+        command([0.1] * 5, JOINT_NAMES[:5]),
         command([0.1, 0.1, float('nan'), 0.1, 0.1, 0.1]),
         command([0.1, 0.1, 0.1, float('inf'), 0.1, 0.1]),
         command([0.1] * 7, []),
@@ -198,7 +198,7 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
 
     ros_graph.spin_until(lambda: int(latest_status(diags, 'so100_follower')[1].get('retries', 0)) > 0, 5, 'retries on /diagnostics')
     _, values = latest_status(diags, 'so100_follower')
-    joined = ' '.join(values[f'{j}.errors'] for j in SO_JOINT_NAMES)
+    joined = ' '.join(values[f'{j}.errors'] for j in JOINT_NAMES)
     assert any(f'checksum={k}' in joined for k in range(1, 100)) and any(f'timeouts={k}' in joined for k in range(1, 100)), joined
 
     # a dead servo: reported by ID as an error, states pause, and resume when it answers again

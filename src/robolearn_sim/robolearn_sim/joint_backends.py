@@ -1,4 +1,4 @@
-"""The two JointBackends of the simulated world (robolearn_core.sim_joints.JointBackend).
+"""The two JointBackends of the simulated world (robolearn_core.feetech.joint_backend.JointBackend).
 
 - ``MujocoArmBackend``: the follower arm in the physics. Goals set the targets of the position
   actuators (the model's STS3215-like servos); present positions, velocities and loads are read back from
@@ -16,13 +16,14 @@ import threading
 import mujoco
 import numpy as np
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES, goal_arrays
+from robolearn_core.feetech.joint_backend import goal_arrays
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 class MujocoArmBackend:
     """The follower arm's joints in a MuJoCo model whose joints and actuators carry the SO joint names."""
 
-    joint_names: tuple[str, ...] = SO_JOINT_NAMES
+    joint_names: tuple[str, ...] = JOINT_NAMES
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, lock: threading.RLock) -> None:
         self.model, self.data, self.lock = model, data, lock
@@ -75,7 +76,7 @@ class MujocoArmBackend:
 class LeaderArmBackend:
     """An arm with no motors to speak of, moved by hand (by the scripted expert): a kinematic joint state."""
 
-    joint_names: tuple[str, ...] = SO_JOINT_NAMES
+    joint_names: tuple[str, ...] = JOINT_NAMES
 
     def __init__(self, lower: np.ndarray, upper: np.ndarray, lock: threading.RLock) -> None:
         self.lower, self.upper, self.lock = np.asarray(lower, float), np.asarray(upper, float), lock

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mujoco
 import numpy as np
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_sim.arm_model import DEFAULT_MESH_CELL
 from robolearn_sim.scene import CAMERA_NAMES, build_scene
 
@@ -28,7 +28,7 @@ class SceneRenderer:
         self.data = mujoco.MjData(self.model)
         self.model.vis.quality.offsamples = 0  # no multisampling
         self.renderer = mujoco.Renderer(self.model, height, width)
-        self._qpos = np.array([self.model.joint(n).qposadr[0] for n in SO_JOINT_NAMES])
+        self._qpos = np.array([self.model.joint(n).qposadr[0] for n in JOINT_NAMES])
         self._cube = self.model.joint('cube').qposadr[0]
         self._target = self.model.geom('target').id
         mujoco.mj_forward(self.model, self.data)

@@ -2,7 +2,7 @@
 
 Plain Python (no rclpy): the world node, the evaluator and the benchmarks all drive this one object.
 Wiring the simulated Feetech buses in is one step: give ``world.follower_backend`` and
-``world.leader_backend`` to the two simulated buses (robolearn_core.sim_joints.JointBackend), then keep
+``world.leader_backend`` to the two simulated buses (robolearn_core.feetech.joint_backend.JointBackend), then keep
 calling ``world.step``. Every access to the physics holds ``world.lock``, so bus threads may read and
 write the backends while the world steps.
 """

@@ -40,7 +40,7 @@ from std_srvs.srv import Trigger
 
 from robolearn_core.feetech.sim_bus import SimulatedBus
 from robolearn_core.interrupt_once import raise_on_first_sigint
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_sim.arm_model import DEFAULT_MESH_CELL
 from robolearn_sim.episode_layout import seed_split
 from robolearn_sim.inverse_kinematics import TopDownIK
@@ -71,7 +71,7 @@ def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str =
 
 
 def joint_state_msg(positions: np.ndarray, velocities: np.ndarray | None, stamp) -> JointState:
-    msg = JointState(name=list(SO_JOINT_NAMES), position=[float(v) for v in positions])
+    msg = JointState(name=list(JOINT_NAMES), position=[float(v) for v in positions])
     if velocities is not None:
         msg.velocity = [float(v) for v in velocities]
     msg.header.stamp = stamp

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES, JointBackend
+from robolearn_core.feetech.joint_backend import JointBackend
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_sim.episode_layout import EVAL_SEEDS, TRAIN_SEEDS, sample_layout, seed_split
 from robolearn_sim.expert_episode import run_expert_episode
 from robolearn_sim.inverse_kinematics import TopDownIK
@@ -58,7 +59,7 @@ def test_reset_puts_both_arms_home_at_rest(world: World) -> None:
 def test_backends_satisfy_the_joint_backend_protocol(world: World) -> None:
     backends: list[JointBackend] = [world.follower_backend, world.leader_backend]
     for backend in backends:
-        assert backend.joint_names == SO_JOINT_NAMES
+        assert backend.joint_names == JOINT_NAMES
         for read in (backend.present_positions, backend.present_velocities, backend.present_loads):
             assert read().shape == (6,)
 

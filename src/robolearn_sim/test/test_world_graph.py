@@ -13,7 +13,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from robolearn_camera.image_conversion import image_to_array
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_sim.episode_layout import sample_layout
 
 WORLD = dict(params_file='config/sim.yaml', name='world_node')
@@ -35,7 +35,7 @@ def start_world_and_drivers(ros_graph, **world_params):
 
 def _positions(msg: JointState) -> np.ndarray:
     index = {n: i for i, n in enumerate(msg.name)}
-    return np.array([msg.position[index[n]] for n in SO_JOINT_NAMES])
+    return np.array([msg.position[index[n]] for n in JOINT_NAMES])
 
 
 def test_commanded_joint_trajectory_through_the_driver_moves_the_mujoco_arm(ros_graph) -> None:
@@ -49,7 +49,7 @@ def test_commanded_joint_trajectory_through_the_driver_moves_the_mujoco_arm(ros_
     start = _positions(states[-1])
     goal = np.array([-0.6, -0.4, 0.7, 1.1, 0.3, 0.6])
     for s in np.linspace(0.0, 1.0, 50):  # a 1 s trajectory at 50 Hz
-        commands.publish(JointState(name=list(SO_JOINT_NAMES), position=(start + s * (goal - start)).tolist()))
+        commands.publish(JointState(name=list(JOINT_NAMES), position=(start + s * (goal - start)).tolist()))
         ros_graph.spin_for(0.02)
     # 0.03 rad: the position servos (kp 17.8 N m/rad, like an STS3215) sag under the arm's weight, 0.019 rad
     # at most at this pose (measured; see test_world.py).

@@ -30,12 +30,13 @@ from sensor_msgs.msg import Image, JointState
 from std_srvs.srv import Trigger
 
 from robolearn_camera.image_conversion import ImageEncodingError, image_to_array
-from robolearn_core.calibration import LEROBOT_POSITION_NAMES, ArmCalibration, CalibrationError
+from robolearn_core.so_arm.frame_schema import POSITION_NAMES
+from robolearn_core.calibration import ArmCalibration, CalibrationError
 from robolearn_core.dataset import layout
 from robolearn_core.dataset.reader import DatasetError
 from robolearn_core.dataset.writer import DatasetWriter
 from robolearn_core.interrupt_once import raise_on_first_sigint
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_core.stream_sampler import StreamSampler, describe_stale
 
 STATE, ACTION = 'observation.state', 'action'
@@ -187,8 +188,8 @@ class RecorderNode(Node):
         features = None
         if self.image_shapes or not self.cameras:
             features = {
-                STATE: layout.vector_feature(list(LEROBOT_POSITION_NAMES)),
-                ACTION: layout.vector_feature(list(LEROBOT_POSITION_NAMES)),
+                STATE: layout.vector_feature(list(POSITION_NAMES)),
+                ACTION: layout.vector_feature(list(POSITION_NAMES)),
             }
             for cam in self.cameras:
                 h, w = self.image_shapes[cam]
@@ -199,9 +200,9 @@ class RecorderNode(Node):
     # -- streams ---------------------------------------------------------------------------------------------
     def _on_joints(self, stream: str, msg: JointState) -> None:
         try:
-            order = [msg.name.index(n) for n in SO_JOINT_NAMES]
+            order = [msg.name.index(n) for n in JOINT_NAMES]
         except ValueError:
-            self.last_stale = f'{stream}: joint names {list(msg.name)} lack some of {list(SO_JOINT_NAMES)}'
+            self.last_stale = f'{stream}: joint names {list(msg.name)} lack some of {list(JOINT_NAMES)}'
             return
         pos = np.asarray(msg.position, dtype=np.float64)[order]
         self.sampler.put(stream, time.monotonic(), pos)

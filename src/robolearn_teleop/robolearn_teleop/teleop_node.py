@@ -2,7 +2,7 @@
 
 Subscribes ``/leader/joint_states`` (sensor_msgs/JointState, rad), publishes
 ``/follower/joint_commands`` (JointState positions, rad) at ``rate`` Hz (default 50) through
-robolearn_core.joint_safety, the same checks the driver applies (a malformed or non-finite leader state
+robolearn_core.control.safety, the same checks the driver applies (a malformed or non-finite leader state
 is dropped, commands are clamped to the joint ranges and move at most ``max_step`` per tick). A leader silent for
 longer than ``stale_timeout`` stops the commands (the follower's servos hold the last goal) and says so
 on /diagnostics. Works the same with a real leader arm and with the simulated world's leader.
@@ -22,8 +22,9 @@ from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 
 from robolearn_core.interrupt_once import raise_on_first_sigint
-from robolearn_core.joint_safety import SO101_LOWER, SO101_UPPER, CommandRejected, order_command, step_toward
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.control.safety import step_toward
+from robolearn_core.so_arm.joints import LOWER, UPPER, JointMessageError, positions_by_name
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 class TeleopNode(Node):
@@ -38,13 +39,13 @@ class TeleopNode(Node):
             'stale_timeout', 0.25, ParameterDescriptor(description='stop commanding when the leader is silent this long, s', **ro)
         ).value
         self.joint_names = list(self.declare_parameter(
-            'joint_names', list(SO_JOINT_NAMES), ParameterDescriptor(description='joints copied from leader to follower, in order', **ro)
+            'joint_names', list(JOINT_NAMES), ParameterDescriptor(description='joints copied from leader to follower, in order', **ro)
         ).value)
         self.lower = list(self.declare_parameter(
-            'lower_limits', SO101_LOWER.tolist(), ParameterDescriptor(description='per joint, rad', **ro)
+            'lower_limits', LOWER.tolist(), ParameterDescriptor(description='per joint, rad', **ro)
         ).value)
         self.upper = list(self.declare_parameter(
-            'upper_limits', SO101_UPPER.tolist(), ParameterDescriptor(description='per joint, rad', **ro)
+            'upper_limits', UPPER.tolist(), ParameterDescriptor(description='per joint, rad', **ro)
         ).value)
         problems = []
         if not 0.0 < self.rate <= 1000.0:
@@ -72,8 +73,8 @@ class TeleopNode(Node):
 
     def _on_leader(self, msg: JointState) -> None:
         try:
-            self._leader = order_command(msg.name, msg.position, self.joint_names)
-        except CommandRejected as e:
+            self._leader = positions_by_name(msg.name, msg.position, self.joint_names)
+        except JointMessageError as e:
             self._problems = [f'leader joint state dropped: {e}']
             return
         self._leader_time = time.monotonic()

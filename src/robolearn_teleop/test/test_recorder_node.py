@@ -18,7 +18,7 @@ from robolearn_core.calibration import ArmCalibration
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
 from robolearn_core.process_graph import find_executable
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_core.test_pattern import test_pattern
 from tests.harness.lerobot_fixture import assert_lerobot_layout
 
@@ -30,7 +30,7 @@ LEADER_OFFSET = 0.05
 @pytest.fixture
 def calibration(tmp_path) -> Path:
     motors = {name: {'id': i + 1, 'drive_mode': 0, 'homing_offset': 0, 'range_min': 1000, 'range_max': 3000}
-              for i, name in enumerate(SO_JOINT_NAMES)}
+              for i, name in enumerate(JOINT_NAMES)}
     path = tmp_path / 'follower.json'
     ArmCalibration.from_dict(motors).save(path)
     return path
@@ -55,7 +55,7 @@ class Graph:
         def publish():
             self.ticks += 1
             for pub, pos in ((follower, FOLLOWER), (leader, FOLLOWER + LEADER_OFFSET)):
-                msg = JointState(name=list(SO_JOINT_NAMES), position=[float(x) for x in pos])
+                msg = JointState(name=list(JOINT_NAMES), position=[float(x) for x in pos])
                 msg.header.stamp = ros_graph.node.get_clock().now().to_msg()
                 pub.publish(msg)
 

@@ -6,7 +6,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 
 def test_teleop_follows_the_leader_at_its_rate_within_limits_and_stops_when_it_is_silent(ros_graph) -> None:
@@ -19,14 +19,14 @@ def test_teleop_follows_the_leader_at_its_rate_within_limits_and_stops_when_it_i
     ros_graph.spin_until(lambda: ros_graph.node.count_subscribers('/leader/joint_states') > 0, 10, 'teleop subscribing')
     pose = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
     for _ in range(60):  # 1.2 s of leader states at 50 Hz
-        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=pose))
+        leader.publish(JointState(name=list(JOINT_NAMES), position=pose))
         ros_graph.spin_for(0.02)
     assert len(commands) > 30, f'{len(commands)} commands in 1.2 s'
     np.testing.assert_allclose(commands[-1].position, pose, atol=1e-9)
     # A jump far past the joint range: clamped, and approached at most max_step per tick.
     n = len(commands)
     for _ in range(5):
-        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=[9.0] * 6))
+        leader.publish(JointState(name=list(JOINT_NAMES), position=[9.0] * 6))
         ros_graph.spin_for(0.02)
     ros_graph.spin_until(lambda: len(commands) > n + 2, 5)
     steps = np.abs(np.diff([c.position for c in commands[n - 1:]], axis=0))
@@ -46,7 +46,7 @@ def test_teleop_drops_a_non_finite_leader_state(ros_graph) -> None:
     leader = ros_graph.publisher('/leader/joint_states', JointState)
     ros_graph.spin_until(lambda: ros_graph.node.count_subscribers('/leader/joint_states') > 0, 10, 'teleop subscribing')
     for _ in range(30):
-        leader.publish(JointState(name=list(SO_JOINT_NAMES), position=[0.1, 0.2, float('nan'), 0.0, 0.0, 0.0]))
+        leader.publish(JointState(name=list(JOINT_NAMES), position=[0.1, 0.2, float('nan'), 0.0, 0.0, 0.0]))
         ros_graph.spin_for(0.02)
     assert commands == []
     ros_graph.spin_until(lambda: any('non-finite' in s.message for d in diagnostics for s in d.status), 5, 'a dropped-state warning')

@@ -18,21 +18,22 @@ from rosbags.typesys import Stores, get_typestore
 from tqdm import tqdm
 
 from robolearn_camera.image_conversion import image_to_array
-from robolearn_core.calibration import LEROBOT_POSITION_NAMES, ArmCalibration
+from robolearn_core.so_arm.frame_schema import POSITION_NAMES
+from robolearn_core.calibration import ArmCalibration
 from robolearn_core.dataset import layout
 from robolearn_core.dataset.reader import DatasetError
 from robolearn_core.dataset.writer import DatasetWriter
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_core.stream_sampler import StreamSampler
 
 
 def _joint_positions(msg: Any, topic: str) -> np.ndarray:
     names = list(msg.name)
-    missing = [n for n in SO_JOINT_NAMES if n not in names]
+    missing = [n for n in JOINT_NAMES if n not in names]
     if missing:
         raise DatasetError(f'{topic}: JointState lacks joints {missing} (has {names})')
     pos = np.asarray(msg.position, dtype=np.float64)
-    return pos[[names.index(n) for n in SO_JOINT_NAMES]]
+    return pos[[names.index(n) for n in JOINT_NAMES]]
 
 
 def convert_bag(args: argparse.Namespace) -> dict[str, Any]:
@@ -52,10 +53,10 @@ def convert_bag(args: argparse.Namespace) -> dict[str, Any]:
         state_cal = ArmCalibration.load(args.calibration)
         action_cal = ArmCalibration.load(args.action_calibration) if args.action_calibration else state_cal
         to_state, to_action = state_cal.radians_to_lerobot, action_cal.radians_to_lerobot
-        names = list(LEROBOT_POSITION_NAMES)
+        names = list(POSITION_NAMES)
     else:
         to_state = to_action = lambda x: x  # noqa: E731
-        names = [f'{n}.pos' for n in SO_JOINT_NAMES]
+        names = [f'{n}.pos' for n in JOINT_NAMES]
 
     typestore = get_typestore(Stores.ROS2_JAZZY)
     topics = {args.state_topic: 'follower', args.action_topic: 'action', **{t: f'camera {n}' for n, t in cameras.items()}}

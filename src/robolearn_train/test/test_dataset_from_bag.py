@@ -14,7 +14,7 @@ from rosbags.typesys import Stores, get_typestore
 from robolearn_core.calibration import ArmCalibration
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 W, H = 64, 48
 
@@ -41,7 +41,7 @@ def write_bag(path: Path, seconds: float = 2.0) -> None:
             if kind == 'joints':
                 for topic, offset in (('/follower/joint_states', 0.0), ('/leader/joint_states', 0.1)):
                     pos = np.array([0.01 * k + offset] * 5 + [0.0])
-                    msg = JointState(header=header, name=list(SO_JOINT_NAMES), position=pos,
+                    msg = JointState(header=header, name=list(JOINT_NAMES), position=pos,
                                      velocity=np.zeros(0), effort=np.zeros(0))
                     w.write(conns[topic], t, ts.serialize_cdr(msg, 'sensor_msgs/msg/JointState'))
             else:
@@ -54,7 +54,7 @@ def test_from_bag_converts_a_recording(tmp_path):
     bag = tmp_path / 'bag'
     write_bag(bag)
     motors = {n: {'id': i + 1, 'drive_mode': 0, 'homing_offset': 0, 'range_min': 1000, 'range_max': 3000}
-              for i, n in enumerate(SO_JOINT_NAMES)}
+              for i, n in enumerate(JOINT_NAMES)}
     ArmCalibration.from_dict(motors).save(tmp_path / 'cal.json')
     out = tmp_path / 'ds'
     res = subprocess.run(['dataset', 'from-bag', str(bag), str(out), '--task', 'pick the cube',

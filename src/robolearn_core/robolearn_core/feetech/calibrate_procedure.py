@@ -16,7 +16,7 @@ import numpy as np
 
 from robolearn_core.calibration import MAX_TICK, ArmCalibration, CalibrationError, MotorCalibration
 from robolearn_core.feetech.bus import FeetechBus
-from robolearn_core.sim_joints import SO_JOINT_NAMES
+from robolearn_core.so_arm.joints import JOINT_NAMES
 
 FULL_TURN_JOINTS = ('wrist_roll',)
 #: LeRobot's SO follower settings: P 16 (less shaking than the factory 32), I 0, D 32; replies at once.
@@ -63,7 +63,7 @@ class RangeRecorder:
 
 
 def finish(bus: FeetechBus, ids: Sequence[int], offsets: dict[int, int], recorder: RangeRecorder,
-           joint_names: Sequence[str] = SO_JOINT_NAMES) -> ArmCalibration:
+           joint_names: Sequence[str] = JOINT_NAMES) -> ArmCalibration:
     """Check the recorded ranges, write them as position limits, and return the calibration."""
     motors, unmoved = {}, []
     for k, (name, i) in enumerate(zip(joint_names, ids)):

@@ -6,7 +6,7 @@ enable; present position/speed/load from a ``JointBackend``, voltage and tempera
 the wire time of every packet at the bus's baud rate (10 bits a byte), and faults can be injected while
 it runs (``SimulatedBus.faults``).
 
-The seam with whatever moves the joints is ``robolearn_core.sim_joints.JointBackend`` (radians): the bus
+The seam with whatever moves the joints is ``robolearn_core.feetech.joint_backend.JointBackend`` (radians): the bus
 reads ``present_positions()`` etc. when a servo is read, and calls ``set_goal_positions(goals, torque)``
 whenever a goal or a torque flag changes, from the bus's serving thread (a backend must accept calls
 from a thread other than its own). The bus owns the mounting (which raw encoder tick is joint
@@ -42,7 +42,7 @@ from robolearn_core.calibration import MAX_TICK, TICKS_PER_RAD, ArmCalibration, 
 from robolearn_core.feetech import protocol
 from robolearn_core.feetech.control_table import REGISTERS, RESOLUTION, STS3215_MODEL
 from robolearn_core.feetech.protocol import ChecksumError, Instruction, PacketReader, StatusError, decode_sign_magnitude
-from robolearn_core.sim_joints import JointBackend
+from robolearn_core.feetech.joint_backend import JointBackend
 
 SO_IDS = (1, 2, 3, 4, 5, 6)
 #: Raw encoder tick at joint angle 0 of each simulated servo: deliberately not 2048, as on a real arm,
@@ -85,10 +85,10 @@ def matching_calibration(
     ids: Sequence[int] = SO_IDS,
 ) -> ArmCalibration:
     """The calibration LeRobot's procedure gives on this simulated arm (middle pose = joint angles 0)."""
-    from robolearn_core.sim_joints import SO_JOINT_NAMES
+    from robolearn_core.so_arm.joints import JOINT_NAMES
 
     motors = {}
-    for name, servo_id, zero, half in zip(SO_JOINT_NAMES, ids, zero_ticks, half_ranges):
+    for name, servo_id, zero, half in zip(JOINT_NAMES, ids, zero_ticks, half_ranges):
         offset = zero - 2047  # the middle pose reads 2047
         if half is None:
             lo, hi = 0, MAX_TICK

@@ -13,16 +13,6 @@ from typing import Protocol
 
 import numpy as np
 
-#: The six SO-100/SO-101 joints, in servo-ID order (IDs 1..6), as LeRobot names them.
-SO_JOINT_NAMES: tuple[str, ...] = (
-    'shoulder_pan',
-    'shoulder_lift',
-    'elbow_flex',
-    'wrist_flex',
-    'wrist_roll',
-    'gripper',
-)
-
 
 class JointBackend(Protocol):
     """Joint state and goals of one simulated arm, in radians, indexed like ``joint_names``."""
