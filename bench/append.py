@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robolearn_camera.color_bars import color_bars
 from robolearn_core.dataset.video_encode import EpisodeVideoEncoder, append_videos
-from robolearn_core.test_pattern import test_pattern
 
 
 def main() -> None:
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument('--doublings', type=int, default=5, help='how many times to double the file (default 5)')
     args = parser.parse_args()
     rng = np.random.default_rng(0)
-    frames = [np.clip(test_pattern(i, args.height, args.width) + rng.normal(0, 4, (args.height, args.width, 3)),
+    frames = [np.clip(color_bars(i, args.height, args.width) + rng.normal(0, 4, (args.height, args.width, 3)),
                       0, 255).astype(np.uint8) for i in range(60)]
     with tempfile.TemporaryDirectory() as tmp:
         ep = Path(tmp) / 'episode.mp4'

@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from robolearn_camera.color_bars import color_bars
 from robolearn_core.dataset import layout
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.writer import DatasetWriter
-from robolearn_core.test_pattern import test_pattern
 
 
 def make_dataset(root: Path, episodes: int, frames: int, cameras: int, width: int, height: int, codec: str) -> None:
@@ -31,7 +31,7 @@ def make_dataset(root: Path, episodes: int, frames: int, cameras: int, width: in
     for c in range(cameras):
         features[f'observation.images.cam{c}'] = layout.video_feature(height, width, 30, codec)
     w = DatasetWriter(root, 30, features, 'bench', video_codec=codec)
-    patterns = [test_pattern(i, height, width) for i in range(64)]
+    patterns = [color_bars(i, height, width) for i in range(64)]
     for ep in tqdm(range(episodes), desc='recording the synthetic dataset', file=sys.stderr):
         w.start_episode('bench')
         for f in range(frames):

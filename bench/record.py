@@ -34,11 +34,11 @@ from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from sensor_msgs.msg import JointState  # noqa: E402
 from std_srvs.srv import Trigger  # noqa: E402
 
+from robolearn_camera.color_bars import color_bars  # noqa: E402
 from robolearn_core.calibration import ArmCalibration  # noqa: E402
 from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
 from robolearn_core.dataset.validate import validate  # noqa: E402
 from robolearn_core.so_arm.joints import JOINT_NAMES  # noqa: E402
-from robolearn_core.test_pattern import test_pattern  # noqa: E402
 from tests.harness.ros_graph import DomainLease, RosGraph  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def make_clip(path: Path, width: int, height: int, frames: int = 60) -> None:
         s = c.add_stream('libx264', rate=30, options={'crf': '18', 'preset': 'veryfast'})
         s.width, s.height, s.pix_fmt = width, height, 'yuv420p'
         for i in range(frames):
-            img = test_pattern(i, height, width).astype(np.int16) + rng.normal(0, 4, (height, width, 3)).astype(np.int16)
+            img = color_bars(i, height, width).astype(np.int16) + rng.normal(0, 4, (height, width, 3)).astype(np.int16)
             f = av.VideoFrame.from_ndarray(np.clip(img, 0, 255).astype(np.uint8), format='rgb24')
             f.pts, f.time_base = i, Fraction(1, 30)
             c.mux(s.encode(f))

@@ -14,12 +14,13 @@ Arguments:
             training seeds 0..4999, `evaluate` the evaluation seeds 5000..9999 (robolearn_sim.episode_layout)
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
+
+from launch import LaunchDescription
 from robolearn_bringup.sim_ready import start_when_buses_ready
 
 

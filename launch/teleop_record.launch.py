@@ -17,7 +17,6 @@ Arguments:
                             real arms only; see so100.launch.py
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition, UnlessCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
@@ -25,9 +24,10 @@ from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-from robolearn_bringup.sim_ready import start_when_buses_ready
 
-SIM_FOLLOWER_CALIBRATION = '/tmp/robolearn_sim/follower.json'  # config/sim.yaml: world_node writes it
+from launch import LaunchDescription
+from robolearn_bringup.sim_ready import start_when_buses_ready
+from robolearn_sim.graph_paths import calibration_file
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -62,7 +62,7 @@ def generate_launch_description() -> LaunchDescription:
                                   description='follower calibration JSON (real arm; converts radians to LeRobot units)'),
             # sim: the world writes the follower calibration when its buses are ready; a recorder started
             # before that exits with "calibration file does not exist"
-            start_when_buses_ready([recorder(SIM_FOLLOWER_CALIBRATION, None)], condition=IfCondition(sim)),
+            start_when_buses_ready([recorder(calibration_file('follower'), None)], condition=IfCondition(sim)),
             include('sim.launch.py', IfCondition(sim)),
             include('so100.launch.py', UnlessCondition(sim)),
             include('camera.launch.py', UnlessCondition(sim)),

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robolearn_camera.image_conversion import convert_channels
-from robolearn_core.test_pattern import frame_index_of, test_pattern
+from robolearn_camera.color_bars import color_bars, frame_index_of
+from robolearn_ros.image_conversion import convert_channels
 
 SINK = Path(__file__).parent / 'nodes' / 'image_sink.py'
 
@@ -32,7 +32,7 @@ def test_camera_frames_arrive_pixel_exact(ros_graph, tmp_path, encoding):
         assert (out / f.name.replace('.npy', '.encoding')).read_text() == encoding
         assert got.shape == (60, 80, 3) and got.dtype == np.uint8
         index = frame_index_of(got)
-        expected = test_pattern(index, 60, 80)
+        expected = color_bars(index, 60, 80)
         if encoding == 'mono8':
             expected = convert_channels(convert_channels(expected, 'rgb8', 'mono8'), 'mono8', 'rgb8')
             index = None  # the index block survives grey conversion (equal channels), the rest is grey

@@ -12,7 +12,7 @@ from std_srvs.srv import Trigger
 
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
-from robolearn_train.sim_graph import SimGraph, bus_paths
+from robolearn_eval.sim_graph import SimGraph, bus_paths
 from tests.harness.lerobot_fixture import assert_lerobot_layout
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,6 @@ setup(
     entry_points={
         'console_scripts': [
             'check_launch = robolearn_bringup.launch_check:main',
-            'demo = robolearn_bringup.demo:main',
         ],
     },
 )

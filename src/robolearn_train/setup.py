@@ -14,12 +14,11 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description='Console scripts to train and evaluate policies (fit, evaluate) and to inspect datasets.',
+    description='Offline work on datasets and policies: fit (training) and the dataset tools (validate, info, plot, from-bag).',
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
             'fit = robolearn_train.fit:main',
-            'evaluate = robolearn_train.evaluate:main',
             'dataset = robolearn_train.dataset_cli:main',
         ],
     },

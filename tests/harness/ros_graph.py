@@ -35,7 +35,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 
-from robolearn_core.process_graph import NodeProcess, ProcessGraph
+from robolearn_ros.process_graph import NodeProcess, ProcessGraph
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN_LOCK_DIR = Path(tempfile.gettempdir()) / 'robolearn-ros-domains'
@@ -88,7 +88,7 @@ class TestProcess(NodeProcess):
 class RosGraph(ProcessGraph):
     """The processes of one test, a probe node in the same domain, and helpers to wait on both.
 
-    Process handling is robolearn_core.process_graph (the same code `make demo` and `evaluate` use); this
+    Process handling is robolearn_ros.process_graph (the same code `make demo` and `evaluate` use); this
     class adds the probe node and turns timeouts and crashes into test failures that show node output.
     """
 

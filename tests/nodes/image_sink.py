@@ -13,7 +13,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from robolearn_camera.image_conversion import image_to_array
+from robolearn_ros.image_conversion import image_to_array
 
 
 class ImageSink(Node):

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from launch.actions import RegisterEventHandler
 from launch.event_handlers import OnProcessIO
 
-#: robolearn_sim.world_node.BUSES_READY (not imported: that module loads MuJoCo and rclpy)
-BUSES_READY = b'simulated buses ready'
+from robolearn_sim.graph_paths import BUSES_READY
 
 
 def start_when_buses_ready(actions: Sequence, target_action=None, condition=None) -> RegisterEventHandler:
@@ -21,7 +20,7 @@ def start_when_buses_ready(actions: Sequence, target_action=None, condition=None
     started = []
 
     def on_output(event):
-        if BUSES_READY in event.text and not started:
+        if BUSES_READY.encode() in event.text and not started:
             started.append(True)
             return list(actions)
         return None

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from robolearn_core.test_pattern import test_pattern
+from robolearn_camera.color_bars import color_bars
 
 
 class SourceError(RuntimeError):
@@ -59,7 +59,7 @@ def _fit(rgb: np.ndarray, cfg: SourceConfig) -> np.ndarray:
 
 
 class PatternSource:
-    """The deterministic test pattern (robolearn_core.test_pattern): checks a pipeline without a camera."""
+    """The deterministic test pattern (robolearn_camera.color_bars): checks a pipeline without a camera."""
 
     paced_by_node = True
 
@@ -71,7 +71,7 @@ class PatternSource:
         pass
 
     def read(self) -> np.ndarray:
-        frame = test_pattern(self.index, self.cfg.height, self.cfg.width)
+        frame = color_bars(self.index, self.cfg.height, self.cfg.width)
         self.index += 1
         return frame
 

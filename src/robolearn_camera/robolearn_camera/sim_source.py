@@ -16,7 +16,7 @@ from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import JointState
 
-from robolearn_core.so_arm.joints import JOINT_NAMES
+from robolearn_core.so_arm.joints import JointMessageError, positions_by_name
 
 
 class SimFrameSource:
@@ -43,9 +43,10 @@ class SimFrameSource:
         node.create_subscription(PoseStamped, '/sim/target_pose', self._on_target, qos_profile_sensor_data)
 
     def _on_joints(self, msg: JointState) -> None:
-        index = {n: i for i, n in enumerate(msg.name)}
-        if all(n in index for n in JOINT_NAMES) and len(msg.position) == len(msg.name):
-            self._joints = np.array([msg.position[index[n]] for n in JOINT_NAMES])
+        try:
+            self._joints = positions_by_name(msg.name, msg.position, allow_extra=True)
+        except JointMessageError:
+            pass  # not the world's arm: keep rendering the last good state
 
     def _on_cube(self, msg: PoseStamped) -> None:
         p, q = msg.pose.position, msg.pose.orientation

@@ -11,7 +11,7 @@ import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Image
 
-from robolearn_camera.image_conversion import image_to_array
+from robolearn_ros.image_conversion import image_to_array
 
 W, H = 96, 72
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robolearn_core.dataset.reader import DatasetError, DatasetReader
+from robolearn_core.dataset.errors import DatasetError
+from robolearn_core.dataset.reader import DatasetReader
 
 FIXTURE = Path(__file__).resolve().parents[3] / '..' / 'shared' / 'fixtures' / 'lerobot_so100_v3'
 FIXTURE = FIXTURE.resolve()

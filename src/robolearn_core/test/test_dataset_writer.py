@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from robolearn_core.dataset import commit, layout
-from robolearn_core.dataset.reader import DatasetError, DatasetReader
+from robolearn_core.dataset.errors import DatasetError
+from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
 from robolearn_core.dataset.writer import DatasetWriter
 

@@ -12,12 +12,20 @@ from safetensors.torch import load_file, save_file
 
 from robolearn_core.dataset.in_memory import InMemoryDataset
 from robolearn_core.dataset.synthetic import rotating_arm_dataset, two_path_dataset
-from robolearn_core.policies import (ACTConfig, DiffusionConfig, FlowConfig, MLPConfig, load_policy, make_config,
-                                     make_policy, save_policy)
+from robolearn_core.policies import (
+    ACTConfig,
+    DiffusionConfig,
+    FlowConfig,
+    MLPConfig,
+    load_policy,
+    make_config,
+    make_policy,
+    save_policy,
+)
 from robolearn_core.policies.common.schedules import DDPMSchedule
 from robolearn_core.policies.common.vision import ResNet18, load_backbone_weights
-from robolearn_core.policies.presets import STATE_ONLY, WITH_IMAGES
 from robolearn_core.training.frame_table import FrameTable
+from tests.harness.tiny_policies import STATE_ONLY, WITH_IMAGES
 
 
 def _build(name, source, overrides):

@@ -12,8 +12,8 @@ import torch
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.synthetic import rotating_arm_dataset
 from robolearn_core.policies import load_policy
-from robolearn_core.policies.presets import WITH_IMAGES, quick_settings
 from robolearn_core.training.trainer import fit
+from tests.harness.tiny_policies import WITH_IMAGES, quick_settings
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from robolearn_core.stream_sampler import StreamSampler, describe_stale
+from robolearn_core.recording.stream_sampler import StreamSampler, describe_stale
 
 
 def test_newest_value_within_max_age():

@@ -14,7 +14,7 @@ from robolearn_core.feetech.arm import Arm
 from robolearn_core.feetech.bus import FeetechBus
 from robolearn_core.feetech.sim_bus import DEFAULT_ZERO_TICKS, SimulatedBus
 from robolearn_core.lag_joints import FirstOrderLagJoints
-from robolearn_core.process_graph import find_executable
+from robolearn_ros.process_graph import find_executable
 
 # How far each joint is moved each way from the middle pose (wrist_roll is not moved: full turn).
 SWEEP = np.array([1.2, 1.0, 1.4, 0.9, 0.0, 0.8])

@@ -11,9 +11,9 @@ from std_srvs.srv import SetBool
 
 from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.sim_bus import SimulatedBus
-from robolearn_core.process_graph import find_executable
 from robolearn_core.lag_joints import FirstOrderLagJoints
 from robolearn_core.so_arm.joints import JOINT_NAMES
+from robolearn_ros.process_graph import find_executable
 
 START = np.array([0.2, -0.4, 0.6, -0.3, 0.5, 0.3])
 MAX_STEP = 0.05

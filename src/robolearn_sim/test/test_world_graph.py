@@ -12,12 +12,12 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from robolearn_camera.image_conversion import image_to_array
 from robolearn_core.so_arm.joints import JOINT_NAMES
+from robolearn_ros.image_conversion import image_to_array
 from robolearn_sim.episode_layout import sample_layout
+from robolearn_sim.graph_paths import BUSES_READY
 
 WORLD = dict(params_file='config/sim.yaml', name='world_node')
-BUSES_READY = 'simulated buses ready'
 
 
 def start_world_and_drivers(ros_graph, **world_params):

@@ -14,12 +14,12 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 from std_srvs.srv import Trigger
 
+from robolearn_camera.color_bars import color_bars
 from robolearn_core.calibration import ArmCalibration
 from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.validate import validate
-from robolearn_core.process_graph import find_executable
 from robolearn_core.so_arm.joints import JOINT_NAMES
-from robolearn_core.test_pattern import test_pattern
+from robolearn_ros.process_graph import find_executable
 from tests.harness.lerobot_fixture import assert_lerobot_layout
 
 W, H = 96, 72
@@ -131,7 +131,7 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
     np.testing.assert_allclose(r[3]['action'], expected_lerobot(FOLLOWER + LEADER_OFFSET), atol=1e-3)
     # camera frames read back in order: the pattern's index block advances one step a frame (or repeats/skips
     # one when the camera and the recorder clocks slip)
-    patterns = np.stack([test_pattern(k, H, W) for k in range(256)]).astype(np.float32)
+    patterns = np.stack([color_bars(k, H, W) for k in range(256)]).astype(np.float32)
     idx, errors = [], []
     for i in range(lengths[0]):
         got = r[i]['observation.images.front'].transpose(1, 2, 0) * 255

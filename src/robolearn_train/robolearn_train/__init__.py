@@ -1,1 +1,1 @@
-"""Console scripts to train and evaluate policies (fit, evaluate) and to inspect datasets."""
+"""Offline work on datasets and policies, no ROS graph: `fit` (training) and `dataset` (validate, info, plot, from-bag)."""

@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from robolearn_core.dataset import layout
-from robolearn_core.dataset.reader import DatasetError, read_episodes_table, read_tasks
+from robolearn_core.dataset.errors import DatasetError
+from robolearn_core.dataset.reader import read_episodes_table, read_tasks
 from robolearn_core.dataset.validate import validate
 
 

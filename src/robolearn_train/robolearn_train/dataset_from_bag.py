@@ -1,7 +1,7 @@
 """`dataset from-bag`: a rosbag2 recording (``ros2 bag record``) -> one episode of a LeRobot v3.0 dataset.
 
 Why: recording with ``ros2 bag`` first keeps every message; converting afterwards applies exactly the
-recorder's rule (robolearn_core.stream_sampler: the newest message of every stream at each tick of the
+recorder's rule (robolearn_core.recording.stream_sampler: the newest message of every stream at each tick of the
 dataset clock, within ``--max-age``) with bag receive times as the clock. Read with the ``rosbags``
 library, so no ROS installation is needed.
 """
@@ -17,23 +17,20 @@ from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 from tqdm import tqdm
 
-from robolearn_camera.image_conversion import image_to_array
-from robolearn_core.so_arm.frame_schema import POSITION_NAMES
 from robolearn_core.calibration import ArmCalibration
-from robolearn_core.dataset import layout
-from robolearn_core.dataset.reader import DatasetError
+from robolearn_core.dataset.errors import DatasetError
 from robolearn_core.dataset.writer import DatasetWriter
-from robolearn_core.so_arm.joints import JOINT_NAMES
-from robolearn_core.stream_sampler import StreamSampler
+from robolearn_core.recording.stream_sampler import StreamSampler
+from robolearn_core.so_arm.frame_schema import FrameSchema
+from robolearn_core.so_arm.joints import JointMessageError, positions_by_name
+from robolearn_ros.image_conversion import image_to_array
 
 
 def _joint_positions(msg: Any, topic: str) -> np.ndarray:
-    names = list(msg.name)
-    missing = [n for n in JOINT_NAMES if n not in names]
-    if missing:
-        raise DatasetError(f'{topic}: JointState lacks joints {missing} (has {names})')
-    pos = np.asarray(msg.position, dtype=np.float64)
-    return pos[[names.index(n) for n in JOINT_NAMES]]
+    try:
+        return positions_by_name(msg.name, msg.position, allow_extra=True)
+    except JointMessageError as e:
+        raise DatasetError(f'{topic}: {e}') from None
 
 
 def convert_bag(args: argparse.Namespace) -> dict[str, Any]:
@@ -52,11 +49,9 @@ def convert_bag(args: argparse.Namespace) -> dict[str, Any]:
             raise DatasetError("--units so needs --calibration (the follower's calibration JSON) for the gripper range")
         state_cal = ArmCalibration.load(args.calibration)
         action_cal = ArmCalibration.load(args.action_calibration) if args.action_calibration else state_cal
-        to_state, to_action = state_cal.radians_to_lerobot, action_cal.radians_to_lerobot
-        names = list(POSITION_NAMES)
+        schema = FrameSchema(tuple(cameras), state_cal, action_cal)
     else:
-        to_state = to_action = lambda x: x  # noqa: E731
-        names = [f'{n}.pos' for n in JOINT_NAMES]
+        schema = FrameSchema(tuple(cameras))  # radians as they are
 
     typestore = get_typestore(Stores.ROS2_JAZZY)
     topics = {args.state_topic: 'follower', args.action_topic: 'action', **{t: f'camera {n}' for n, t in cameras.items()}}
@@ -74,16 +69,11 @@ def convert_bag(args: argparse.Namespace) -> dict[str, Any]:
             dropped += 1
             return
         if writer is None:
-            features = {'observation.state': layout.vector_feature(names), 'action': layout.vector_feature(names)}
-            for name in cameras:
-                h, w = shapes[name]
-                features[f'observation.images.{name}'] = layout.video_feature(h, w, args.fps, args.video_codec)
+            features = schema.features(shapes, args.fps, args.video_codec)
             writer = DatasetWriter(args.out, args.fps, features, args.robot_type, video_codec=args.video_codec)
             writer.start_episode(args.task)
-        frame = {'observation.state': np.asarray(to_state(sample.values['follower']), np.float32),
-                 'action': np.asarray(to_action(sample.values['action']), np.float32)}
-        for name in cameras:
-            frame[f'observation.images.{name}'] = sample.values[f'camera {name}']
+        frame = schema.frame(sample.values['follower'], sample.values['action'],
+                             {name: sample.values[f'camera {name}'] for name in cameras})
         writer.add_frame(frame)
         frames += 1
 

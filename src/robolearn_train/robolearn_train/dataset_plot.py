@@ -14,7 +14,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from robolearn_core.dataset.reader import DatasetError, DatasetReader  # noqa: E402
+from robolearn_core.dataset.errors import DatasetError
+from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
 
 
 def _vector_keys(reader: DatasetReader) -> list[str]:

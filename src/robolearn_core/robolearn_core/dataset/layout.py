@@ -7,7 +7,6 @@ facts come from shared/reference/lerobot_dataset_v3.md (read off datasets LeRobo
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +99,3 @@ def next_chunk_file(chunk: int, file: int, chunks_size: int) -> tuple[int, int]:
 def read_json(path: Path) -> Any:
     with open(path, encoding='utf-8') as f:
         return json.load(f)
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write JSON through a temporary file and a rename, so a reader never sees half a file."""
-    tmp = path.with_name(path.name + '.tmp')
-    with open(tmp, 'w', encoding='utf-8') as f:
-        json.dump(obj, f, indent=4)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -18,14 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from robolearn_core.dataset import commit, layout
+from robolearn_core.dataset.errors import DatasetError
 from robolearn_core.dataset.stats import from_json
 from robolearn_core.dataset.video_decode import DecodedFrameCache, VideoDecoder
 
 SCALAR_INT_COLUMNS = ('episode_index', 'frame_index', 'index', 'task_index')
-
-
-class DatasetError(ValueError):
-    """The directory is not a readable LeRobot v3.0 dataset; the message says what and how to fix it."""
 
 
 def read_episodes_table(root: Path) -> pa.Table:

@@ -17,7 +17,6 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-
 #: containers and swscale contexts opened by a parent process before a fork: never closed or freed in the
 #: child, whose copy of their FFmpeg threads does not exist (freeing them there would wait on them forever)
 _INHERITED_FROM_PARENT: list = []

@@ -150,17 +150,6 @@ class EpisodeVideoEncoder:
                     break
 
 
-def video_duration_ticks(path: Path) -> tuple[int, Fraction]:
-    """End of the last packet (pts + duration) in stream ticks, and the stream's time base."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        end = 0
-        for packet in container.demux(stream):
-            if packet.pts is not None:
-                end = max(end, packet.pts + (packet.duration or 0))
-        return end, stream.time_base
-
-
 def append_videos(parts: list[Path], out: Path) -> None:
     """Write ``parts`` one after another into ``out`` by stream copy, each shifted to where the last ended."""
     inputs = [av.open(str(p)) for p in parts]

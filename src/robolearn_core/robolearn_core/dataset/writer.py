@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from robolearn_core.dataset import commit, layout
 from robolearn_core.dataset import stats as st
-from robolearn_core.dataset.reader import DatasetError, read_episodes_table, read_tasks
+from robolearn_core.dataset.errors import DatasetError
+from robolearn_core.dataset.reader import read_episodes_table, read_tasks
 from robolearn_core.dataset.video_encode import (
     EncodedEpisode,
     EpisodeVideoEncoder,
@@ -358,10 +359,9 @@ class DatasetWriter:
         return out
 
     def _commit_episode(self, ep: _Episode) -> None:
+        """Stage every file the episode changes, then rename them all into place at once (commit.py)."""
         stage = commit.staging_dir(self.root)
         stage.mkdir(parents=True, exist_ok=True)
-        renames: list[tuple[Path, Path]] = []
-        n = ep.frames
         start_index = int(self.info['total_frames'])
         tasks = dict(self.tasks)
         if ep.task not in tasks:
@@ -369,84 +369,23 @@ class DatasetWriter:
         table = self._episode_table(ep, tasks[ep.task], start_index)
         ep_stats = self._episode_stats(ep, table)
 
-        # data file: append to the current one unless it would pass data_files_size_in_mb
-        data_pos, groups = self._data_pos, list(self._data_groups)
-        if data_pos is None:
-            data_pos, groups = (0, 0), []
-        else:
-            path = self.root / self.info['data_path'].format(chunk_index=data_pos[0], file_index=data_pos[1])
-            size = path.stat().st_size if path.is_file() else 0
-            rows = sum(g.num_rows for g in groups)
-            estimate = size / rows * n if rows else 0
-            if size + estimate >= self.info['data_files_size_in_mb'] * MB:
-                data_pos, groups = layout.next_chunk_file(*data_pos, self.info['chunks_size']), []
-        groups.append(table)
-        data_final = self.root / self.info['data_path'].format(chunk_index=data_pos[0], file_index=data_pos[1])
-        data_staged = stage / 'data.parquet'
-        with pq.ParquetWriter(data_staged, table.schema, compression='snappy', use_dictionary=True) as w:
-            for g in groups:
-                w.write_table(g.cast(table.schema) if g.schema != table.schema else g)
-        renames.append((data_staged, data_final))
-
-        # videos: append the episode's mp4 to the current file, or start the next file past the size limit
-        videos = dict(self._videos)
-        row_videos: dict[str, Any] = {}
-        for key, encoded in ep.encoded.items():
-            current = videos.get(key)
-            ep_size = encoded.path.stat().st_size
-            staged = stage / f'video-{key}.mp4'
-            if current is not None:
-                cur_path = self.root / self.info['video_path'].format(
-                    video_key=key, chunk_index=current.chunk, file_index=current.file)
-                if cur_path.stat().st_size + ep_size < self.info['video_files_size_in_mb'] * MB:
-                    append_videos([cur_path, encoded.path], staged)
-                    start_s = current.end_s
-                else:
-                    current = _VideoFile(*layout.next_chunk_file(current.chunk, current.file, self.info['chunks_size']), 0.0)
-                    os.replace(encoded.path, staged)
-                    start_s = 0.0
-            else:
-                current = _VideoFile(0, 0, 0.0)
-                os.replace(encoded.path, staged)
-                start_s = 0.0
-            end_s = start_s + n / self.fps
-            videos[key] = _VideoFile(current.chunk, current.file, end_s)
-            renames.append((staged, self.root / self.info['video_path'].format(
-                video_key=key, chunk_index=current.chunk, file_index=current.file)))
-            row_videos.update({
-                f'videos/{key}/chunk_index': (current.chunk, pa.int64()),
-                f'videos/{key}/file_index': (current.file, pa.int64()),
-                f'videos/{key}/from_timestamp': (start_s, pa.float64()),
-                f'videos/{key}/to_timestamp': (end_s, pa.float64()),
-            })
-
-        # episodes metadata: one row, appended to the current meta/episodes file
-        meta_pos, meta_table = self._meta_pos, self._meta_table
-        if meta_table is not None:
-            meta_path = self.root / layout.EPISODES_PATH.format(chunk_index=meta_pos[0], file_index=meta_pos[1])
-            if meta_path.is_file() and meta_path.stat().st_size >= self.info['data_files_size_in_mb'] * MB:
-                meta_pos, meta_table = layout.next_chunk_file(*meta_pos, self.info['chunks_size']), None
+        data_pos, groups, renames = self._stage_data(stage, table)
+        videos, row_videos, video_renames = self._stage_videos(stage, ep)
         row: dict[str, tuple[Any, pa.DataType]] = {
             'episode_index': (ep.index, pa.int64()),
             'tasks': ([ep.task], pa.list_(pa.string())),
-            'length': (n, pa.int64()),
+            'length': (ep.frames, pa.int64()),
             'data/chunk_index': (data_pos[0], pa.int64()),
             'data/file_index': (data_pos[1], pa.int64()),
             'dataset_from_index': (start_index, pa.int64()),
-            'dataset_to_index': (start_index + n, pa.int64()),
+            'dataset_to_index': (start_index + ep.frames, pa.int64()),
             **row_videos,
         }
         for feature, fstats in ep_stats.items():
             for stat in st.STAT_KEYS:
                 row[f'stats/{feature}/{stat}'] = _stat_column(fstats[stat])
-        row['meta/episodes/chunk_index'] = (meta_pos[0], pa.int64())
-        row['meta/episodes/file_index'] = (meta_pos[1], pa.int64())
-        row_table = pa.table({k: pa.array([v], type=t) for k, (v, t) in row.items()})
-        meta_table = row_table if meta_table is None else pa.concat_tables(
-            [meta_table, row_table], promote_options='permissive')
-        meta_staged = stage / 'episodes.parquet'
-        pq.write_table(meta_table, meta_staged, compression='snappy')
-        renames.append((meta_staged, self.root / layout.EPISODES_PATH.format(chunk_index=meta_pos[0], file_index=meta_pos[1])))
+        meta_pos, meta_table, meta_rename = self._stage_episode_row(stage, row)
+        renames += [*video_renames, meta_rename]
 
         if ep.task not in self.tasks:
             tasks_staged = stage / 'tasks.parquet'
@@ -460,7 +399,7 @@ class DatasetWriter:
 
         info = json.loads(json.dumps(self.info))
         info['total_episodes'] = ep.index + 1
-        info['total_frames'] = start_index + n
+        info['total_frames'] = start_index + ep.frames
         info['total_tasks'] = len(tasks)
         info['splits'] = {'train': f'0:{ep.index + 1}'}
         info_staged = stage / 'info.json'
@@ -480,6 +419,79 @@ class DatasetWriter:
         self._data_pos, self._data_groups = data_pos, groups
         self._meta_pos, self._meta_table = meta_pos, meta_table
         self._videos = videos
+
+    def _stage_data(self, stage: Path, table: pa.Table) -> tuple[tuple[int, int], list[pa.Table], list[tuple[Path, Path]]]:
+        """The data parquet with the episode: the current file, or the next one past data_files_size_in_mb."""
+        data_pos, groups = self._data_pos, list(self._data_groups)
+        if data_pos is None:
+            data_pos, groups = (0, 0), []
+        else:
+            path = self.root / self.info['data_path'].format(chunk_index=data_pos[0], file_index=data_pos[1])
+            size = path.stat().st_size if path.is_file() else 0
+            rows = sum(g.num_rows for g in groups)
+            estimate = size / rows * table.num_rows if rows else 0
+            if size + estimate >= self.info['data_files_size_in_mb'] * MB:
+                data_pos, groups = layout.next_chunk_file(*data_pos, self.info['chunks_size']), []
+        groups.append(table)
+        data_final = self.root / self.info['data_path'].format(chunk_index=data_pos[0], file_index=data_pos[1])
+        data_staged = stage / 'data.parquet'
+        with pq.ParquetWriter(data_staged, table.schema, compression='snappy', use_dictionary=True) as w:
+            for g in groups:
+                w.write_table(g.cast(table.schema) if g.schema != table.schema else g)
+        return data_pos, groups, [(data_staged, data_final)]
+
+    def _stage_videos(self, stage: Path, ep: _Episode) -> tuple[dict[str, _VideoFile], dict[str, Any], list[tuple[Path, Path]]]:
+        """Each camera's mp4 with the episode appended, or the next file past video_files_size_in_mb."""
+        videos = dict(self._videos)
+        row_videos: dict[str, Any] = {}
+        renames = []
+        for key, encoded in ep.encoded.items():
+            current = videos.get(key)
+            ep_size = encoded.path.stat().st_size
+            staged = stage / f'video-{key}.mp4'
+            if current is not None:
+                cur_path = self.root / self.info['video_path'].format(
+                    video_key=key, chunk_index=current.chunk, file_index=current.file)
+                if cur_path.stat().st_size + ep_size < self.info['video_files_size_in_mb'] * MB:
+                    append_videos([cur_path, encoded.path], staged)
+                    start_s = current.end_s
+                else:
+                    current = _VideoFile(*layout.next_chunk_file(current.chunk, current.file, self.info['chunks_size']), 0.0)
+                    os.replace(encoded.path, staged)
+                    start_s = 0.0
+            else:
+                current = _VideoFile(0, 0, 0.0)
+                os.replace(encoded.path, staged)
+                start_s = 0.0
+            end_s = start_s + ep.frames / self.fps
+            videos[key] = _VideoFile(current.chunk, current.file, end_s)
+            renames.append((staged, self.root / self.info['video_path'].format(
+                video_key=key, chunk_index=current.chunk, file_index=current.file)))
+            row_videos.update({
+                f'videos/{key}/chunk_index': (current.chunk, pa.int64()),
+                f'videos/{key}/file_index': (current.file, pa.int64()),
+                f'videos/{key}/from_timestamp': (start_s, pa.float64()),
+                f'videos/{key}/to_timestamp': (end_s, pa.float64()),
+            })
+        return videos, row_videos, renames
+
+    def _stage_episode_row(self, stage: Path, row: dict[str, tuple[Any, pa.DataType]]
+                           ) -> tuple[tuple[int, int], pa.Table, tuple[Path, Path]]:
+        """meta/episodes with the episode's row appended to the current file (or the next, past the size limit)."""
+        meta_pos, meta_table = self._meta_pos, self._meta_table
+        if meta_table is not None:
+            meta_path = self.root / layout.EPISODES_PATH.format(chunk_index=meta_pos[0], file_index=meta_pos[1])
+            if meta_path.is_file() and meta_path.stat().st_size >= self.info['data_files_size_in_mb'] * MB:
+                meta_pos, meta_table = layout.next_chunk_file(*meta_pos, self.info['chunks_size']), None
+        row = {**row, 'meta/episodes/chunk_index': (meta_pos[0], pa.int64()),
+               'meta/episodes/file_index': (meta_pos[1], pa.int64())}
+        row_table = pa.table({k: pa.array([v], type=t) for k, (v, t) in row.items()})
+        meta_table = row_table if meta_table is None else pa.concat_tables(
+            [meta_table, row_table], promote_options='permissive')
+        meta_staged = stage / 'episodes.parquet'
+        pq.write_table(meta_table, meta_staged, compression='snappy')
+        return meta_pos, meta_table, (meta_staged, self.root / layout.EPISODES_PATH.format(
+            chunk_index=meta_pos[0], file_index=meta_pos[1]))
 
 
 def write_tasks(tasks: dict[str, int], path: Path) -> None:

@@ -41,8 +41,8 @@ import numpy as np
 from robolearn_core.calibration import MAX_TICK, TICKS_PER_RAD, ArmCalibration, MotorCalibration
 from robolearn_core.feetech import protocol
 from robolearn_core.feetech.control_table import REGISTERS, RESOLUTION, STS3215_MODEL
-from robolearn_core.feetech.protocol import ChecksumError, Instruction, PacketReader, StatusError, decode_sign_magnitude
 from robolearn_core.feetech.joint_backend import JointBackend
+from robolearn_core.feetech.protocol import ChecksumError, Instruction, PacketReader, StatusError, decode_sign_magnitude
 
 SO_IDS = (1, 2, 3, 4, 5, 6)
 #: Raw encoder tick at joint angle 0 of each simulated servo: deliberately not 2048, as on a real arm,

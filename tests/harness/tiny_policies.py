@@ -1,4 +1,4 @@
-"""Tiny configurations of the same policy classes, for CPU smoke runs and tests (seconds, not hours).
+"""Test support: tiny configurations of the real policy classes, for CPU tests (seconds, not hours).
 
 ``STATE_ONLY`` drops the cameras; ``WITH_IMAGES`` keeps them with a narrow ResNet-18 (width 8).
 Use them as ``fit(..., policy_overrides=STATE_ONLY['act'])`` or ``fit --set`` one field at a time.
@@ -30,7 +30,7 @@ WITH_IMAGES: dict[str, dict[str, Any]] = {
 
 def quick_settings(output_dir: str | Path, steps: int, **overrides: Any):
     """TrainSettings for a short CPU run: fixed lr 1e-3 with cosine decay, no worker processes, no progress bar."""
-    from ..training.trainer import TrainSettings
+    from robolearn_core.training.trainer import TrainSettings
 
     values: dict[str, Any] = dict(output_dir=str(output_dir), steps=steps, batch_size=64, lr=1e-3, warmup_steps=20,
                                   schedule='cosine', weight_decay=0.0, device='cpu', workers=0, val_every=steps,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robolearn_train.evaluate import main
+from robolearn_eval.evaluate import main
 
 
 @pytest.mark.parametrize(

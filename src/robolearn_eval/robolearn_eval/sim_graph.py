@@ -2,7 +2,7 @@
 
 Why not ``ros2 launch``: the pip environment has no ``launch`` package. The executables and the YAML
 files are found through the ament index, so this works in both environments; the processes themselves
-are robolearn_core.process_graph's. Like the launch file, the two so100_drivers start only once the
+are robolearn_ros.process_graph's. Like the launch file, the two so100_drivers start only once the
 world node says its simulated buses are ready (a driver refuses to start on a port that does not exist).
 The bus ports and calibration files live under ``/tmp/robolearn_sim/<ROS_DOMAIN_ID>/``, so graphs in
 different ROS domains do not take each other's buses.
@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 from ament_index_python.packages import get_package_share_directory
 
-from robolearn_core.process_graph import ProcessGraph
-from robolearn_sim.world_node import BUSES_READY
+from robolearn_ros.process_graph import ProcessGraph
+from robolearn_sim.graph_paths import BUSES_READY, domain_folder, graph_parameters
 
 #: (package, executable, node name, parameter file in robolearn_bringup/config) of the simulated graph,
 #: in start order, as in launch/sim.launch.py; sim.yaml's section of the node applies on top.
@@ -37,14 +37,8 @@ WORLD_START_TIMEOUT_S = 120.0
 
 
 def bus_paths(domain: str | None = None) -> dict[str, dict[str, str]]:
-    """Parameter overrides that put both arms' bus ports and calibration files in a directory of this ROS domain."""
-    base = Path(tempfile.gettempdir()) / 'robolearn_sim' / (domain or os.environ.get('ROS_DOMAIN_ID', '0'))
-    world, drivers = {}, {}
-    for role in ('follower', 'leader'):
-        port, calibration = str(base / role), str(base / f'{role}.json')
-        world |= {f'{role}_port': port, f'{role}_calibration': calibration}
-        drivers[f'so100_{role}'] = {'port': port, 'calibration_file': calibration}
-    return {'world_node': world, **drivers}
+    """Parameter overrides that put both arms' bus ports and calibration files in a folder of this ROS domain."""
+    return graph_parameters(domain_folder(domain or os.environ.get('ROS_DOMAIN_ID', '0')))
 
 
 class SimGraph:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image
 
-from robolearn_camera.image_conversion import (
+from robolearn_ros.image_conversion import (
     ENCODINGS,
     ImageEncodingError,
     array_to_image,

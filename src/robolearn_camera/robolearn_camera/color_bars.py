@@ -1,4 +1,4 @@
-"""A deterministic camera test pattern.
+"""Colour bars: the deterministic frames of camera_node's ``pattern`` source.
 
 Why: a pipeline check needs frames whose every pixel is known at the receiver, so a test (or a person
 with rviz) can tell a corrupted, reordered or mis-encoded image from a good one without a camera.
@@ -26,7 +26,7 @@ _BARS = np.array(
 )
 
 
-def test_pattern(frame_index: int, height: int, width: int) -> np.ndarray:
+def color_bars(frame_index: int, height: int, width: int) -> np.ndarray:
     """Return an RGB (height, width, 3) uint8 frame: colour bars, a gradient row band and a moving stripe.
 
     The top-left INDEX_BLOCK square holds ``frame_index % 256`` in all channels, so a receiver can find
@@ -43,10 +43,6 @@ def test_pattern(frame_index: int, height: int, width: int) -> np.ndarray:
     frame[:, stripe : stripe + 2] = (37 * frame_index) % 256
     frame[:INDEX_BLOCK, :INDEX_BLOCK] = frame_index % 256
     return frame
-
-
-# pytest collects module-level callables named test_*; this one is a library function, not a test.
-test_pattern.__test__ = False  # type: ignore[attr-defined]
 
 
 def frame_index_of(rgb: np.ndarray) -> int:

@@ -31,8 +31,8 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 from tqdm import tqdm
 
+from robolearn_eval.sim_graph import SIM_NODES, SimGraph, bus_paths
 from robolearn_sim.episode_layout import seed_split
-from robolearn_train.sim_graph import SIM_NODES, SimGraph, bus_paths
 
 #: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
 SETTLE_S = 1.5

@@ -6,9 +6,10 @@ import sys
 import time
 
 PROGRAM = r'''
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own, even if started with SIGINT ignored
 if sys.argv[1] == 'once':
-    from robolearn_core.interrupt_once import raise_on_first_sigint
+    from robolearn_ros.interrupt_once import raise_on_first_sigint
     raise_on_first_sigint()
 try:
     print('ready', flush=True)
