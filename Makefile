@@ -1,5 +1,5 @@
 # robolearn: `make test` and `make demo` set up what is missing first (see README.md).
-.PHONY: help test demo setup build check-launch bench clean distclean
+.PHONY: help test demo setup build check-launch lint bench clean distclean
 
 PYTEST_ARGS ?=
 
@@ -9,6 +9,7 @@ help:
 	@echo "make setup     create/refresh the environment only (idempotent)"
 	@echo "make build     colcon build --symlink-install"
 	@echo "make check-launch   static check of launch/ and config/"
+	@echo "make lint      ruff check (ruff.toml)"
 	@echo "make clean     remove build/ install/ log/;  make distclean also removes .venv/"
 
 setup:
@@ -18,11 +19,15 @@ build: setup
 	@scripts/build
 
 test: build
+	scripts/with-env ruff check .
 	scripts/with-env check_launch
 	scripts/with-env python -m pytest $(PYTEST_ARGS)
 
 check-launch: build
 	scripts/with-env check_launch
+
+lint: setup
+	scripts/with-env ruff check .
 
 demo: build
 	scripts/with-env demo

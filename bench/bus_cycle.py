@@ -88,7 +88,9 @@ def run_cycles(bus: FeetechBus, seconds: float) -> tuple[np.ndarray, np.ndarray]
     durations, reads = [], []
     bus.sync_write_register('Torque_Enable', {i: 1 for i in IDS})
     end = time.perf_counter() + seconds
-    with tqdm(total=round(seconds), unit='s', desc='bus cycles', file=sys.stderr, bar_format='{l_bar}{bar}| {n}/{total} s') as bar:
+    with tqdm(
+        total=round(seconds), unit='s', desc='bus cycles', file=sys.stderr, bar_format='{l_bar}{bar}| {n}/{total} s'
+    ) as bar:
         next_tick = time.perf_counter() + 1
         while (t0 := time.perf_counter()) < end:
             ticks = bus.sync_read_register('Present_Position', IDS)
@@ -107,8 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--seconds', type=float, default=10.0, help='how long to run cycles back to back (default 10)')
     p.add_argument('--no-wire-time', action='store_true', help='turn the simulated 1 Mbps wire time off')
-    p.add_argument('--in-thread', action='store_true', help='serve the simulated bus in a thread of this process instead of its own process')
-    p.add_argument('--raw-pty', action='store_true', help='measure only the pty round trip between two processes (no protocol, no wire time): the floor')
+    p.add_argument(
+        '--in-thread', action='store_true', help='serve the simulated bus in a thread of this process instead of its own process'
+    )
+    p.add_argument(
+        '--raw-pty',
+        action='store_true',
+        help='measure only the pty round trip between two processes (no protocol, no wire time): the floor',
+    )
     p.add_argument('--profile', action='store_true', help='cProfile the client side and print the top functions (to stderr)')
     args = p.parse_args(argv)
 
@@ -124,9 +132,18 @@ def main(argv: list[str] | None = None) -> int:
             proc.terminate()
             proc.join(5)
         ms = d * 1000.0
-        print(json.dumps({'hz': round(len(d) / d.sum(), 1), 'p50_ms': round(float(np.percentile(ms, 50)), 3),
-                          'p99_ms': round(float(np.percentile(ms, 99)), 3), 'max_ms': round(float(ms.max()), 3),
-                          'cycles': int(len(d)), 'sim': 'raw pty echo'}))
+        print(
+            json.dumps(
+                {
+                    'hz': round(len(d) / d.sum(), 1),
+                    'p50_ms': round(float(np.percentile(ms, 50)), 3),
+                    'p99_ms': round(float(np.percentile(ms, 99)), 3),
+                    'max_ms': round(float(ms.max()), 3),
+                    'cycles': int(len(d)),
+                    'sim': 'raw pty echo',
+                }
+            )
+        )
         return 0
     wire = not args.no_wire_time
     sim = proc = None
@@ -156,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
         if proc is not None:
             proc.terminate()
             proc.join(5)
-    n_bytes = len(protocol.sync_read(56, 2, IDS)) + 6 * (protocol.OVERHEAD + 2) + len(protocol.sync_write(42, 2, {i: b'\0\0' for i in IDS}))
+    n_bytes = (
+        len(protocol.sync_read(56, 2, IDS))
+        + 6 * (protocol.OVERHEAD + 2)
+        + len(protocol.sync_write(42, 2, {i: b'\0\0' for i in IDS}))
+    )
     ms = d * 1000.0
     result = {
         'hz': round(len(d) / d.sum(), 1),

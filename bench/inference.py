@@ -86,11 +86,21 @@ def main() -> int:
             if i >= args.warmup:
                 times.append(dt)
     params = sum(p.numel() for p in policy.parameters())
-    result = {'policy': args.policy, 'device': str(device), 'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
-              'amp': args.amp, 'dtype': args.dtype, 'cuda_graph': args.cuda_graph, 'threads': torch.get_num_threads(),
-              'chunk_shape': list(chunk.shape), 'params_m': round(params / 1e6, 2), 'iters': args.iters,
-              'p50_ms': round(float(np.percentile(times, 50)), 3), 'p99_ms': round(float(np.percentile(times, 99)), 3),
-              'mean_ms': round(float(np.mean(times)), 3)}
+    result = {
+        'policy': args.policy,
+        'device': str(device),
+        'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None,
+        'amp': args.amp,
+        'dtype': args.dtype,
+        'cuda_graph': args.cuda_graph,
+        'threads': torch.get_num_threads(),
+        'chunk_shape': list(chunk.shape),
+        'params_m': round(params / 1e6, 2),
+        'iters': args.iters,
+        'p50_ms': round(float(np.percentile(times, 50)), 3),
+        'p99_ms': round(float(np.percentile(times, 99)), 3),
+        'mean_ms': round(float(np.mean(times)), 3),
+    }
     print(json.dumps(result))
     return 0
 

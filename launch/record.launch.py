@@ -30,11 +30,19 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument('calibration_file', description='follower calibration JSON (LeRobot layout)'),
             IncludeLaunchDescription(PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', 'camera.launch.py']))),
             Node(
-                package='robolearn_teleop', executable='recorder_node', name='recorder', output='screen',
+                package='robolearn_teleop',
+                executable='recorder_node',
+                name='recorder',
+                output='screen',
                 # value_type=str: launch_ros reads a bare substitution as YAML (task:=1 would be an int)
-                parameters=[params, {'root': ParameterValue(LaunchConfiguration('root'), value_type=str),
-                                     'task': ParameterValue(LaunchConfiguration('task'), value_type=str),
-                                     'calibration_file': ParameterValue(LaunchConfiguration('calibration_file'), value_type=str)}],
+                parameters=[
+                    params,
+                    {
+                        'root': ParameterValue(LaunchConfiguration('root'), value_type=str),
+                        'task': ParameterValue(LaunchConfiguration('task'), value_type=str),
+                        'calibration_file': ParameterValue(LaunchConfiguration('calibration_file'), value_type=str),
+                    },
+                ],
             ),
         ]
     )

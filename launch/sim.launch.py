@@ -32,12 +32,28 @@ def generate_launch_description() -> LaunchDescription:
     seed = {'seed': ParameterValue(LaunchConfiguration('seed'), value_type=int)}
     world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params, seed], output='screen')
     drivers = [
-        Node(package='robolearn_hardware', executable='so100_driver', name='so100_follower', parameters=[follower_yaml, params], output='screen'),
-        Node(package='robolearn_hardware', executable='so100_driver', name='so100_leader', parameters=[leader_yaml, params], output='screen'),
+        Node(
+            package='robolearn_hardware',
+            executable='so100_driver',
+            name='so100_follower',
+            parameters=[follower_yaml, params],
+            output='screen',
+        ),
+        Node(
+            package='robolearn_hardware',
+            executable='so100_driver',
+            name='so100_leader',
+            parameters=[leader_yaml, params],
+            output='screen',
+        ),
     ]
     return LaunchDescription(
         [
-            DeclareLaunchArgument('seed', default_value='0', description='first episode seed: training 0..4999 (demonstrations), evaluation 5000..9999'),
+            DeclareLaunchArgument(
+                'seed',
+                default_value='0',
+                description='first episode seed: training 0..4999 (demonstrations), evaluation 5000..9999',
+            ),
             world,
             start_when_buses_ready(drivers, target_action=world),
             Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen'),

@@ -29,16 +29,35 @@ def generate_launch_description() -> LaunchDescription:
         'follower_calibration': '~/.cache/robolearn/calibration/so100_follower.json',
         'leader_calibration': '~/.cache/robolearn/calibration/so100_leader.json',
     }
-    args = [DeclareLaunchArgument(name, default_value=value, description=f'{name} (default {value})') for name, value in defaults.items()]
+    args = [
+        DeclareLaunchArgument(name, default_value=value, description=f'{name} (default {value})')
+        for name, value in defaults.items()
+    ]
     # value_type=str: launch_ros reads a bare substitution as YAML, so a value like '1' would not be a string
-    follower_overrides = {'port': ParameterValue(LaunchConfiguration('follower_port'), value_type=str),
-                          'calibration_file': ParameterValue(LaunchConfiguration('follower_calibration'), value_type=str)}
-    leader_overrides = {'port': ParameterValue(LaunchConfiguration('leader_port'), value_type=str),
-                        'calibration_file': ParameterValue(LaunchConfiguration('leader_calibration'), value_type=str)}
+    follower_overrides = {
+        'port': ParameterValue(LaunchConfiguration('follower_port'), value_type=str),
+        'calibration_file': ParameterValue(LaunchConfiguration('follower_calibration'), value_type=str),
+    }
+    leader_overrides = {
+        'port': ParameterValue(LaunchConfiguration('leader_port'), value_type=str),
+        'calibration_file': ParameterValue(LaunchConfiguration('leader_calibration'), value_type=str),
+    }
     return LaunchDescription(
         [
             *args,
-            Node(package='robolearn_hardware', executable='so100_driver', name='so100_follower', parameters=[follower_yaml, follower_overrides], output='screen'),
-            Node(package='robolearn_hardware', executable='so100_driver', name='so100_leader', parameters=[leader_yaml, leader_overrides], output='screen'),
+            Node(
+                package='robolearn_hardware',
+                executable='so100_driver',
+                name='so100_follower',
+                parameters=[follower_yaml, follower_overrides],
+                output='screen',
+            ),
+            Node(
+                package='robolearn_hardware',
+                executable='so100_driver',
+                name='so100_leader',
+                parameters=[leader_yaml, leader_overrides],
+                output='screen',
+            ),
         ]
     )

@@ -63,7 +63,11 @@ def test_record_two_episodes_in_simulation(ros_graph, tmp_path, monkeypatch):
     np.testing.assert_allclose([float(f['timestamp']) for f in frames[: lengths[0]]], np.arange(lengths[0]) / 30, atol=1e-4)
     states = np.stack([f['observation.state'] for f in frames])
     actions = np.stack([f['action'] for f in frames])
-    assert np.all(np.isfinite(states)) and np.all(np.abs(states[:, :5]) <= 180) and np.all((states[:, 5] >= 0) & (states[:, 5] <= 100))
+    assert (
+        np.all(np.isfinite(states))
+        and np.all(np.abs(states[:, :5]) <= 180)
+        and np.all((states[:, 5] >= 0) & (states[:, 5] <= 100))
+    )
     # the expert moves the leader, teleop the follower: both move, and the follower follows the leader
     assert np.ptp(actions, axis=0).max() > 2.0 and np.ptp(states, axis=0).max() > 2.0
     assert np.abs(states - actions).mean() < np.abs(actions - actions.mean(axis=0)).mean()

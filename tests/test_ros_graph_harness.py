@@ -30,30 +30,23 @@ def test_clean_node_passes(inner_env):
     result.assert_outcomes(passed=1)
 
 
-def test_node_ignoring_sigint_fails_the_test(inner_env):
-    result = _run_inner(inner_env, '''
+@pytest.mark.parametrize(('label', 'command', 'failure'), [
+    ('stubborn', "[sys.executable, '-c', 'import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+                 "print(\"up\", flush=True); time.sleep(60)']", '*stubborn did not exit within 1 s of SIGINT*'),
+    ('leaky', "['bash', '-c', 'sleep 60 & echo up; trap \"exit 0\" INT; while true; do sleep 0.1; done']",
+     '*leaky left processes behind*'),
+])
+def test_a_node_that_does_not_stop_cleanly_fails_the_test(inner_env, label, command, failure):
+    """A process that ignores SIGINT, or one that leaves a child behind, errors the test at teardown."""
+    result = _run_inner(inner_env, f'''
         import sys
-        def test_stuck(ros_graph):
+        def test_stop(ros_graph):
             ros_graph.stop_timeout = 1.0
-            p = ros_graph.start_command([sys.executable, '-c',
-                'import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print("up", flush=True); time.sleep(60)'],
-                label='stubborn')
+            p = ros_graph.start_command({command}, label='{label}')
             p.wait_for_output('up')
     ''')
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(['*stubborn did not exit within 1 s of SIGINT*'])
-
-
-def test_leftover_child_fails_the_test(inner_env):
-    result = _run_inner(inner_env, '''
-        import sys
-        def test_leaky(ros_graph):
-            p = ros_graph.start_command(['bash', '-c', 'sleep 60 & echo up; trap "exit 0" INT; while true; do sleep 0.1; done'],
-                label='leaky')
-            p.wait_for_output('up')
-    ''')
-    result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(['*leaky left processes behind*'])
+    result.stdout.fnmatch_lines([failure])
 
 
 def test_each_test_has_its_own_domain(inner_env):

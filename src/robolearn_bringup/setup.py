@@ -20,7 +20,8 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description="Launch files and YAML parameters for robolearn, installed from the workspace's top-level launch/ and config/, plus the static launch check.",
+    description=("Launch files and YAML parameters for robolearn, installed from the workspace's top-level launch/ "
+                 "and config/, plus the static launch check."),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [

@@ -14,7 +14,8 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description="camera_node: OpenCV capture, a video file, colour bars, or the simulator's renderer, published as sensor_msgs/Image.",
+    description=("camera_node: OpenCV capture, a video file, colour bars, or the simulator's renderer, published as "
+                 "sensor_msgs/Image."),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [

@@ -14,10 +14,10 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description='Plain-Python core of robolearn: Feetech protocol and bus, calibration and units, the simulated bus, the LeRobot v3 dataset reader/writer, policies, action-queue math, safety filter and trainer. No ROS imports.',
+    description=('Plain-Python core of robolearn: Feetech protocol and bus, calibration and units, the simulated bus, '
+                 'the LeRobot v3 dataset reader/writer, policies, action-queue math, safety filter and trainer. No ROS imports.'),
     license='Apache-2.0',
     entry_points={
-        'console_scripts': [
-        ],
+        'console_scripts': [],
     },
 )

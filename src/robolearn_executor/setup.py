@@ -14,10 +14,10 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description='executor_node: plays action chunks at 50 Hz with a queue, request threshold, temporal ensembling and safety limits.',
+    description=('executor_node: plays action chunks at 50 Hz with a queue, request threshold, temporal ensembling '
+                 'and safety limits.'),
     license='Apache-2.0',
     entry_points={
-        'console_scripts': [
-        ],
+        'console_scripts': [],
     },
 )

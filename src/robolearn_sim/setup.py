@@ -14,7 +14,8 @@ setup(
     zip_safe=True,
     maintainer='robolearn maintainers',
     maintainer_email='maintainers@robolearn.org',
-    description='The simulated world: MuJoCo SO-100/101 scene, simulated Feetech buses on pseudo-terminals, simulated cameras, scripted expert and task success.',
+    description=('The simulated world: MuJoCo SO-100/101 scene, simulated Feetech buses on pseudo-terminals, '
+                 'simulated cameras, scripted expert and task success.'),
     license='Apache-2.0',
     entry_points={
         'console_scripts': [

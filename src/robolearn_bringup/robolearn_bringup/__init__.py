@@ -1,1 +1,1 @@
-"""Launch files and YAML parameters for robolearn, installed from the workspace's top-level launch/ and config/, plus the static launch check."""
+"""Launch files and YAML parameters, installed from the workspace's top-level launch/ and config/; check_launch."""

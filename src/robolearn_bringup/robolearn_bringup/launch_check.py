@@ -66,7 +66,9 @@ def _literal(node: ast.AST | None) -> Any:
 
 
 def _yaml_names(tree: ast.AST) -> list[str]:
-    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith('.yaml')]
+    return [
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith('.yaml')
+    ]
 
 
 def parse_launch_file(path: Path) -> list[NodeSpec]:
@@ -131,8 +133,16 @@ def _parameter_value_type(value: ast.AST) -> str | None:
 
 
 #: rclpy Parameter.Type name -> the value_type a ParameterValue needs for it
-_VALUE_TYPES = {'STRING': 'str', 'INTEGER': 'int', 'DOUBLE': 'float', 'BOOL': 'bool', 'STRING_ARRAY': 'List[str]',
-                'INTEGER_ARRAY': 'List[int]', 'DOUBLE_ARRAY': 'List[float]', 'BOOL_ARRAY': 'List[bool]'}
+_VALUE_TYPES = {
+    'STRING': 'str',
+    'INTEGER': 'int',
+    'DOUBLE': 'float',
+    'BOOL': 'bool',
+    'STRING_ARRAY': 'List[str]',
+    'INTEGER_ARRAY': 'List[int]',
+    'DOUBLE_ARRAY': 'List[float]',
+    'BOOL_ARRAY': 'List[bool]',
+}
 
 
 def _flatten(d: dict[str, Any], prefix: str = '') -> dict[str, Any]:
@@ -159,7 +169,9 @@ def node_class(package: str, executable: str) -> type:
 
     scripts = {ep.name: ep for ep in importlib.metadata.distribution(package).entry_points if ep.group == 'console_scripts'}
     module = importlib.import_module(scripts[executable].module)
-    classes = [c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Node) and c.__module__ == module.__name__]
+    classes = [
+        c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, Node) and c.__module__ == module.__name__
+    ]
     if len(classes) != 1:
         raise LookupError(f'{scripts[executable].module} defines {len(classes)} rclpy Node classes; the check needs exactly one')
     return classes[0]
@@ -226,7 +238,10 @@ def _check_node(spec: NodeSpec, config_dir: Path, sections_used: dict[str, set[s
         return [f'{spec.where}: package {spec.package!r} is not installed (not a workspace package, or not built)']
     scripts = sorted(ep.name for ep in dist.entry_points if ep.group == 'console_scripts')
     if spec.executable not in scripts:
-        return [f'{spec.where}: {spec.package} has no executable {spec.executable!r}; its console scripts: {", ".join(scripts) or "none"}']
+        return [
+            f'{spec.where}: {spec.package} has no executable {spec.executable!r}; '
+            f'its console scripts: {", ".join(scripts) or "none"}'
+        ]
     problems = []
     try:
         cls = node_class(spec.package, spec.executable)
@@ -259,19 +274,27 @@ def _check_node(spec: NodeSpec, config_dir: Path, sections_used: dict[str, set[s
     known = ', '.join(sorted(set(declared) - {'use_sim_time'}))
     for k, (source, _) in sorted(values.items()):
         if k not in declared and k != 'use_sim_time':
-            problems.append(f'{source}: {k!r} is not a parameter of {spec.package}/{spec.executable} (node {name}); declared: {known}')
+            problems.append(
+                f'{source}: {k!r} is not a parameter of {spec.package}/{spec.executable} (node {name}); declared: {known}'
+            )
     for k, value_type in sorted(spec.launch_time_params.items()):
         if k not in declared:
-            problems.append(f'{spec.where}: inline parameter {k!r} is not a parameter of {spec.package}/{spec.executable} '
-                            f'(node {name}); declared: {known}')
+            problems.append(
+                f'{spec.where}: inline parameter {k!r} is not a parameter of {spec.package}/{spec.executable} '
+                f'(node {name}); declared: {known}'
+            )
             continue
         wanted = _VALUE_TYPES.get(declared[k])
         if value_type is None:
-            problems.append(f'{spec.where}: inline parameter {k!r} of node {name} is a launch-time substitution: wrap it in '
-                            f'ParameterValue(..., value_type={wanted}), or launch_ros reads it as YAML ({k}:=1 would not be a {wanted})')
+            problems.append(
+                f'{spec.where}: inline parameter {k!r} of node {name} is a launch-time substitution: wrap it in '
+                f'ParameterValue(..., value_type={wanted}), or launch_ros reads it as YAML ({k}:=1 would not be a {wanted})'
+            )
         elif wanted and value_type != wanted:
-            problems.append(f'{spec.where}: inline parameter {k!r} of node {name} is ParameterValue(value_type={value_type}), '
-                            f'but the node declares it {declared[k]}: use value_type={wanted}')
+            problems.append(
+                f'{spec.where}: inline parameter {k!r} of node {name} is ParameterValue(value_type={value_type}), '
+                f'but the node declares it {declared[k]}: use value_type={wanted}'
+            )
     return problems
 
 
@@ -288,7 +311,9 @@ def _default_dirs() -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     launch_default, config_default = _default_dirs()
-    parser = argparse.ArgumentParser(prog='check_launch', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog='check_launch', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument('--launch-dir', type=Path, default=launch_default, help='default: %(default)s')
     parser.add_argument('--config-dir', type=Path, default=config_default, help='default: %(default)s')
     args = parser.parse_args(argv)

@@ -1,1 +1,1 @@
-"""camera_node (OpenCV capture, video file, test pattern or the simulator's renderer) and the numpy <-> sensor_msgs/Image conversion every package uses."""
+"""camera_node: frames from OpenCV, a video file, colour bars or the simulator's renderer, as sensor_msgs/Image."""

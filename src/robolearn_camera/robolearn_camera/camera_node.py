@@ -46,16 +46,26 @@ class CameraNode(Node):
                    "640x480); '' keeps the driver's")
         loop = p('loop', True, 'file: start again at the end of the video')
         self.reconnect_period = p('reconnect_period', 1.0, 'seconds between attempts to reopen a failed source')
-        refuse_invalid(self, [
-            f"source {self.source_name!r} is not one of {', '.join(SOURCE_NAMES)}" if self.source_name not in SOURCE_NAMES else '',
-            f'encoding {self.encoding!r} is not one of rgb8, bgr8, mono8' if self.encoding not in ('rgb8', 'bgr8', 'mono8') else '',
-            f'width x height {self.width}x{self.height} is outside 8..4096'
-            if not (8 <= self.width <= 4096 and 8 <= self.height <= 4096) else '',
-            f'fps {self.fps} is outside (0, 240]' if not 0.0 < self.fps <= 240.0 else '',
-            f"fourcc {fourcc!r} must be 4 characters (e.g. MJPG, YUYV) or ''" if fourcc and len(fourcc) != 4 else '',
-            f'source {self.source_name!r} needs the device parameter' if self.source_name in ('opencv', 'file') and not device else '',
-            f'reconnect_period {self.reconnect_period} must be > 0' if not self.reconnect_period > 0 else '',
-        ])
+        refuse_invalid(
+            self,
+            [
+                f"source {self.source_name!r} is not one of {', '.join(SOURCE_NAMES)}"
+                if self.source_name not in SOURCE_NAMES
+                else '',
+                f'encoding {self.encoding!r} is not one of rgb8, bgr8, mono8'
+                if self.encoding not in ('rgb8', 'bgr8', 'mono8')
+                else '',
+                f'width x height {self.width}x{self.height} is outside 8..4096'
+                if not (8 <= self.width <= 4096 and 8 <= self.height <= 4096)
+                else '',
+                f'fps {self.fps} is outside (0, 240]' if not 0.0 < self.fps <= 240.0 else '',
+                f"fourcc {fourcc!r} must be 4 characters (e.g. MJPG, YUYV) or ''" if fourcc and len(fourcc) != 4 else '',
+                f'source {self.source_name!r} needs the device parameter'
+                if self.source_name in ('opencv', 'file') and not device
+                else '',
+                f'reconnect_period {self.reconnect_period} must be > 0' if not self.reconnect_period > 0 else '',
+            ],
+        )
 
         base = f'/cameras/{self.camera_name}'
         self.image_pub = self.create_publisher(Image, f'{base}/image_raw', 10)
@@ -83,8 +93,7 @@ class CameraNode(Node):
         if self.sim_source is not None:
             self.create_timer(1.0 / self.fps, self._sim_tick)
             return
-        self._thread = threading.Thread(target=self.capture.run, args=(self._stop, self.context.ok), name='capture',
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.capture.run, args=(self._stop, self.context.ok), name='capture', daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -124,8 +133,13 @@ class CameraNode(Node):
             level, message = WARN, f'below {self.fps:g} fps'
         else:
             level, message = OK, 'streaming'
-        values = {'measured_fps': f'{measured_fps:.1f}', 'frames': self.frames, 'dropped_frames': s.dropped,
-                  'reconnects': s.reconnects, 'connected': str(s.connected).lower()}
+        values = {
+            'measured_fps': f'{measured_fps:.1f}',
+            'frames': self.frames,
+            'dropped_frames': s.dropped,
+            'reconnects': s.reconnects,
+            'connected': str(s.connected).lower(),
+        }
         return Status(level, message, values, hardware_id=self.hardware_id)
 
 

@@ -31,7 +31,8 @@ class SimFrameSource:
             raise ValueError(f"camera_name {camera!r}: the simulated world has cameras {', '.join(CAMERA_NAMES)}")
         if not (MIN_SIZE[0] <= height <= MAX_SIZE[0] and MIN_SIZE[1] <= width <= MAX_SIZE[1]):
             raise ValueError(
-                f'height x width {height}x{width}: simulated cameras render {MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}'
+                f'height x width {height}x{width}: simulated cameras render '
+                f'{MIN_SIZE[0]}x{MIN_SIZE[1]} to {MAX_SIZE[0]}x{MAX_SIZE[1]}'
             )
         self.camera, self.height, self.width = camera, height, width
         self._renderer = None

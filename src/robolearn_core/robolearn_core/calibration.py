@@ -65,7 +65,9 @@ class ArmCalibration:
             problems.append(f'unknown joints {unknown} (expected {list(JOINT_NAMES)})')
         for name, m in self.motors.items():
             if not 0 <= m.range_min < m.range_max <= MAX_TICK:
-                problems.append(f'{name}: range_min {m.range_min} / range_max {m.range_max} must satisfy 0 <= min < max <= {MAX_TICK}')
+                problems.append(
+                    f'{name}: range_min {m.range_min} / range_max {m.range_max} must satisfy 0 <= min < max <= {MAX_TICK}'
+                )
             if not -2047 <= m.homing_offset <= 2047:
                 problems.append(f'{name}: homing_offset {m.homing_offset} is outside -2047..2047')
             if m.drive_mode not in (0, 1):
@@ -114,7 +116,9 @@ class ArmCalibration:
         try:
             data = json.loads(path.read_text())
         except FileNotFoundError:
-            raise CalibrationError(f'calibration file {path} does not exist: run `calibrate --port ... --role ... --output {path}`') from None
+            raise CalibrationError(
+                f'calibration file {path} does not exist: run `calibrate --port ... --role ... --output {path}`'
+            ) from None
         except json.JSONDecodeError as e:
             raise CalibrationError(f'calibration file {path} is not valid JSON ({e}); run `calibrate` to rewrite it') from None
         if not isinstance(data, dict):

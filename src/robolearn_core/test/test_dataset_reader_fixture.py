@@ -62,7 +62,7 @@ def test_metadata_and_every_value():
     assert r.stats['observation.state']['mean'].shape == (6,)
     assert r.stats['observation.images.front']['mean'].shape == (3, 1, 1)
     i = 0
-    for ep, (task, length) in enumerate(EPISODES):
+    for ep, (_task, length) in enumerate(EPISODES):
         for f in range(length):
             frame_cols = {k: r.columns[k][i] for k in ('observation.state', 'action', 'frame_index', 'episode_index')}
             np.testing.assert_allclose(frame_cols['observation.state'], expected_state(ep, f), atol=1e-4)

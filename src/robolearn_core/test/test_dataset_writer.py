@@ -103,15 +103,23 @@ def test_layout_columns_metadata_and_stats_structure_match_lerobot(written):
     for k in ('min', 'max', 'mean', 'count'):
         np.testing.assert_allclose(stats_m['observation.state'][k], stats_t['observation.state'][k], rtol=1e-5)
     # images: means over the source pixels (the fixture's green = 60 ep, and the square's red)
-    np.testing.assert_allclose(stats_m['observation.images.front']['mean'], stats_t['observation.images.front']['mean'], atol=1e-3)
+    np.testing.assert_allclose(
+        stats_m['observation.images.front']['mean'], stats_t['observation.images.front']['mean'], atol=1e-3
+    )
     # video streams: AV1 yuv420p, keyframe every 2 frames, LeRobot's time base
     import av
+
     for key in ('front', 'wrist'):
         rel = f'videos/observation.images.{key}/chunk-000/file-000.mp4'
         with av.open(str(written / rel)) as c, av.open(str(FIXTURE / rel)) as t:
             sm, stt = c.streams.video[0], t.streams.video[0]
             assert (sm.codec_context.name, sm.codec_context.pix_fmt, sm.time_base, sm.frames, sm.duration) == (
-                stt.codec_context.name, stt.codec_context.pix_fmt, stt.time_base, stt.frames, stt.duration)
+                stt.codec_context.name,
+                stt.codec_context.pix_fmt,
+                stt.time_base,
+                stt.frames,
+                stt.duration,
+            )
             keys = [p.is_keyframe for p in c.demux(sm) if p.dts is not None]
             assert keys[:6] == [True, False] * 3
 
@@ -142,7 +150,9 @@ def test_reads_back_frame_for_frame(written):
 def test_h264_option_and_file_rollover(tmp_path):
     root = tmp_path / 'h264'
     # a tiny size limit forces a new data, video and episodes file for every episode
-    w = record(root, list(enumerate(EPISODES[:3])), codec='h264', data_files_size_in_mb=0, video_files_size_in_mb=0, chunks_size=2)
+    w = record(
+        root, list(enumerate(EPISODES[:3])), codec='h264', data_files_size_in_mb=0, video_files_size_in_mb=0, chunks_size=2
+    )
     assert w.num_episodes == 3
     files = sorted(str(p.relative_to(root)) for p in (root / 'data').rglob('*.parquet'))
     assert files == ['data/chunk-000/file-000.parquet', 'data/chunk-000/file-001.parquet', 'data/chunk-001/file-000.parquet']
@@ -235,9 +245,10 @@ def test_kill_9_mid_episode_loses_only_that_episode(tmp_path):
     w = DatasetWriter(root)  # restart: resumes at episode 3
     assert w.num_episodes == 3 and not (root / commit.STAGING_DIR).exists()
     assert w.start_episode('pick the cube') == 3
-    for f in range(5):
-        w.add_frame({'observation.state': np.zeros(6), 'action': np.zeros(6),
-                     'observation.images.wrist': np.zeros((72, 96, 3), np.uint8)})
+    for _ in range(5):
+        w.add_frame(
+            {'observation.state': np.zeros(6), 'action': np.zeros(6), 'observation.images.wrist': np.zeros((72, 96, 3), np.uint8)}
+        )
     w.save_episode()
     assert len(DatasetReader(root)) == 65
     assert validate(root).ok, validate(root).problems

@@ -60,7 +60,8 @@ def test_modes(name, dataset, tmp_path):
     x = _x_at_obstacle(_sample_from_start(policy, SAMPLES))
     left = np.abs(x + DETOUR) < MODE_TOLERANCE
     right = np.abs(x - DETOUR) < MODE_TOLERANCE
-    report = f'{name}: x at y=0 mean {x.mean():.3f}, |x| median {np.median(np.abs(x)):.3f}, left {left.mean():.2f}, right {right.mean():.2f}'
+    report = (f'{name}: x at y=0 mean {x.mean():.3f}, |x| median {np.median(np.abs(x)):.3f}, '
+              f'left {left.mean():.2f}, right {right.mean():.2f}')
     if name == 'mlp':
         # the regression predicts one path, the average one, straight through the obstacle
         assert np.all(np.abs(x) < OBSTACLE_RADIUS), report

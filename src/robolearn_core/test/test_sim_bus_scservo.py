@@ -63,7 +63,9 @@ def test_sync_write_then_sync_read(client):
     for i, g in goals.items():
         assert reader.isAvailable(i, ADDR_PRESENT, 2)
         assert abs(reader.getData(i, ADDR_PRESENT, 2) - g) <= 2
-    np.testing.assert_allclose(backend.present_positions(), sim.calibration.ticks_to_radians(np.array(list(goals.values()))), atol=4e-3)
+    np.testing.assert_allclose(
+        backend.present_positions(), sim.calibration.ticks_to_radians(np.array(list(goals.values()))), atol=4e-3
+    )
 
 
 def test_write_and_reg_write_with_action(client):

@@ -45,9 +45,13 @@ def _run(step: str, cmd: list[str], run_dir: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='demo', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = Path(os.environ.get('ROBOLEARN_ROOT', Path.cwd()))
-    parser.add_argument('--runs', type=Path, default=root / 'runs' / 'demo', help='parent folder of the run (default: %(default)s)')
+    parser.add_argument(
+        '--runs', type=Path, default=root / 'runs' / 'demo', help='parent folder of the run (default: %(default)s)'
+    )
     parser.add_argument('--episodes', type=int, default=4, help='expert episodes to record, training seeds from 0 (default 4)')
-    parser.add_argument('--policy', default='act', choices=['mlp', 'act', 'diffusion', 'flow'], help='policy to train (default act)')
+    parser.add_argument(
+        '--policy', default='act', choices=['mlp', 'act', 'diffusion', 'flow'], help='policy to train (default act)'
+    )
     parser.add_argument('--steps', type=int, default=200, help='training steps, CPU-sized (default 200)')
     args = parser.parse_args(argv)
     run_dir = args.runs / datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')
@@ -56,12 +60,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f'demo: writing to {run_dir}')
     report: dict = {'run_dir': str(run_dir)}
     try:
-        report['record'] = _run('record', ['evaluate', '--expert', '--episodes', str(args.episodes), '--seed', '0',
-                                           '--record', str(dataset), '--json'], run_dir)
+        report['record'] = _run(
+            'record',
+            ['evaluate', '--expert', '--episodes', str(args.episodes), '--seed', '0', '--record', str(dataset), '--json'],
+            run_dir,
+        )
         report['validate'] = _run('validate', ['dataset', 'validate', str(dataset)], run_dir)
-        report['plot'] = _run('plot', ['dataset', 'plot', str(dataset), '--episode', '0', '--out', str(run_dir / 'plots')], run_dir)
-        report['fit'] = _run('fit', ['fit', '--dataset', str(dataset), '--policy', args.policy, '--steps', str(args.steps),
-                                     '--output', str(checkpoint), '--no-progress'], run_dir)
+        report['plot'] = _run(
+            'plot', ['dataset', 'plot', str(dataset), '--episode', '0', '--out', str(run_dir / 'plots')], run_dir
+        )
+        report['fit'] = _run(
+            'fit',
+            [
+                'fit',
+                '--dataset',
+                str(dataset),
+                '--policy',
+                args.policy,
+                '--steps',
+                str(args.steps),
+                '--output',
+                str(checkpoint),
+                '--no-progress',
+            ],
+            run_dir,
+        )
         ok = True
     except RuntimeError as e:
         report['error'] = str(e)
@@ -72,14 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     rec = report.get('record', {}).get('result', {})
     lines = ['# robolearn demo', '', f'Run: `{run_dir}`', '']
     if rec:
-        lines += [f'- recorded {rec["episodes"]} expert episodes through the ROS graph into `dataset/` '
-                  f'(expert success {rec["success_rate"]:.2f}, real-time factor {rec["real_time_factor"]:.3f}, '
-                  f'strategies {rec["strategy_share"]})']
+        lines += [
+            f'- recorded {rec["episodes"]} expert episodes through the ROS graph into `dataset/` '
+            f'(expert success {rec["success_rate"]:.2f}, real-time factor {rec["real_time_factor"]:.3f}, '
+            f'strategies {rec["strategy_share"]})'
+        ]
     if 'plot' in report:
         lines.append('- plots of episode 0 (joint curves, camera contact sheet): `plots/`')
     if 'fit' in report:
-        lines.append(f'- trained `{args.policy}` for {args.steps} steps into `checkpoint/` ({report["fit"]["seconds"]} s): '
-                     f'{json.dumps(report["fit"].get("result", {}))[:300]}')
+        lines.append(
+            f'- trained `{args.policy}` for {args.steps} steps into `checkpoint/` ({report["fit"]["seconds"]} s): '
+            f'{json.dumps(report["fit"].get("result", {}))[:300]}'
+        )
     if 'error' in report:
         lines.append(f'- FAILED: {report["error"]}')
     lines += ['', '## Not implemented yet', ''] + [f'- {x}' for x in report['not_yet_implemented']]

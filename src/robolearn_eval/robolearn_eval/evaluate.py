@@ -5,8 +5,9 @@
 With ``--expert`` the scripted expert moves the simulated leader arm; its joints go through the leader's
 simulated Feetech bus and the leader so100_driver to /leader/joint_states, the teleop node turns them
 into the follower's commands at 50 Hz, the follower so100_driver writes them to the follower's simulated
-bus, whose goals move the world's MuJoCo arm; two camera nodes render the world (96x128 by default). Each episode ends when the world reports success, or fails
-when the expert is done and the cube is not placed. Seeds: evaluation 5000..9999, training 0..4999.
+bus, whose goals move the world's MuJoCo arm; two camera nodes render the world (96x128 by default).
+Each episode ends when the world reports success, or fails when the expert is done and the cube is not
+placed. Seeds: evaluation 5000..9999, training 0..4999.
 ``real_time_factor`` is simulated over wall time, both read from the world's clocks at the end of each
 episode and summed (the world steps to the wall clock, so it reads 1 less the part of a tick it trails
 by); ``sim_time_lost_s`` is the wall time the world fell too far behind to simulate (0: it kept real
@@ -36,8 +37,10 @@ from robolearn_sim.episode_layout import seed_split
 
 #: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
 SETTLE_S = 1.5
-JOINT_PATH = ('drivers: expert -> leader sim bus -> so100_leader -> /leader/joint_states -> teleop_node -> '
-              '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo')
+JOINT_PATH = (
+    'drivers: expert -> leader sim bus -> so100_leader -> /leader/joint_states -> teleop_node -> '
+    '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo'
+)
 
 
 class EpisodeWatcher(Node):
@@ -83,8 +86,16 @@ def _recorder_call(node: EpisodeWatcher, graph: SimGraph, service: str, timeout:
         rclpy.spin_once(node, timeout_sec=0.5)
 
 
-def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, episode_timeout: float, progress: bool,
-                          record: Path | None = None, task: str = '') -> dict:
+def run_expert_evaluation(
+    episodes: int,
+    seed: int,
+    width: int,
+    height: int,
+    episode_timeout: float,
+    progress: bool,
+    record: Path | None = None,
+    task: str = '',
+) -> dict:
     """Run the expert for ``episodes`` seeds through the simulated graph; with ``record``, each episode is also
     recorded by recorder_node (teleop_record.launch.py's recorder) into a LeRobot v3.0 dataset there."""
     cameras = {'source': 'sim', 'width': width, 'height': height}
@@ -92,14 +103,19 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
     nodes = SIM_NODES
     if record is not None:
         nodes = (*SIM_NODES, ('robolearn_teleop', 'recorder_node', 'recorder', 'recorder.yaml'))
-        overrides['recorder'] = {'root': str(record), 'task': task,
-                                 'calibration_file': bus_paths()['so100_follower']['calibration_file']}
+        overrides['recorder'] = {
+            'root': str(record),
+            'task': task,
+            'calibration_file': bus_paths()['so100_follower']['calibration_file'],
+        }
     results = []
     rclpy.init()
     try:
         with SimGraph(overrides, nodes=nodes) as graph:
             node = EpisodeWatcher()
-            _spin_until(node, lambda: node.episode is not None and node.episode['seed'] == seed, 90.0, 'the world to start', graph)
+            _spin_until(
+                node, lambda: node.episode is not None and node.episode['seed'] == seed, 90.0, 'the world to start', graph
+            )
             _spin_until(node, lambda: sum(node.frames.values()) > 0, 60.0, 'the first camera frame', graph)
             cpu_start, run_start = graph.cpu_seconds(), time.monotonic()
             for i in tqdm(range(episodes), desc='episodes', unit='ep', disable=not progress, file=sys.stderr):
@@ -110,8 +126,13 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
                     _spin_until(node, future.done, 30.0, 'the reset service to answer', graph)
                     if not future.result().success:
                         raise RuntimeError(f'reset to seed {want} failed: {future.result().message}')
-                    _spin_until(node, lambda: node.episode['seed'] == want and node.episode['sim_time'] < 0.5, 30.0,
-                                f'episode {want} to start', graph)
+                    _spin_until(
+                        node,
+                        lambda want=want: node.episode['seed'] == want and node.episode['sim_time'] < 0.5,
+                        30.0,
+                        f'episode {want} to start',
+                        graph,
+                    )
                 if record is not None:
                     _recorder_call(node, graph, 'start_episode')
                 wall_start, frames_start = time.monotonic(), sum(node.frames.values())
@@ -132,14 +153,20 @@ def run_expert_evaluation(episodes: int, seed: int, width: int, height: int, epi
                 if record is not None:
                     _recorder_call(node, graph, 'save_episode')
                 e = node.episode
-                results.append({
-                    'seed': want, 'strategy': e['strategy'], 'success': bool(e['success']),
-                    'sim_s': e['sim_time'] - sim_start, 'wall_s': wall,
-                    # The world's own clocks, read at one instant: simulated time and wall time since reset.
-                    'lost_s': e['lost_s'],
-                    'world_sim_s': e['sim_time'], 'world_wall_s': e['sim_time'] / max(e['real_time_factor'], 1e-9),
-                    'camera_fps': (sum(node.frames.values()) - frames_start) / wall / 2,
-                })
+                results.append(
+                    {
+                        'seed': want,
+                        'strategy': e['strategy'],
+                        'success': bool(e['success']),
+                        'sim_s': e['sim_time'] - sim_start,
+                        'wall_s': wall,
+                        # The world's own clocks, read at one instant: simulated time and wall time since reset.
+                        'lost_s': e['lost_s'],
+                        'world_sim_s': e['sim_time'],
+                        'world_wall_s': e['sim_time'] / max(e['real_time_factor'], 1e-9),
+                        'camera_fps': (sum(node.frames.values()) - frames_start) / wall / 2,
+                    }
+                )
             run_wall = time.monotonic() - run_start
             cpu = {k: (v - cpu_start.get(k, 0.0)) / run_wall for k, v in graph.cpu_seconds().items()}
             node.destroy_node()
@@ -177,9 +204,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument('--height', type=int, default=96, help='camera height in pixels, 96..480 (default 96)')
     parser.add_argument('--episode-timeout', type=float, default=60.0, help='wall seconds before an episode counts as stuck')
     parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
-    parser.add_argument('--record', type=Path, metavar='DIR',
-                        help='also record every episode into a LeRobot v3.0 dataset at DIR (created or resumed); use '
-                             'training seeds (0..4999) for demonstrations')
+    parser.add_argument(
+        '--record',
+        type=Path,
+        metavar='DIR',
+        help='also record every episode into a LeRobot v3.0 dataset at DIR (created or resumed); use '
+        'training seeds (0..4999) for demonstrations',
+    )
     parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
     args = parser.parse_args(argv)
     if not args.expert:
@@ -197,16 +228,26 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
     print(f'evaluate: joint path: {JOINT_PATH}', file=sys.stderr)
     try:
-        report = run_expert_evaluation(args.episodes, args.seed, args.width, args.height, args.episode_timeout, progress=True,
-                                       record=args.record, task=args.task)
+        report = run_expert_evaluation(
+            args.episodes,
+            args.seed,
+            args.width,
+            args.height,
+            args.episode_timeout,
+            progress=True,
+            record=args.record,
+            task=args.task,
+        )
     except (KeyboardInterrupt, ExternalShutdownException):
         print('evaluate: interrupted; the simulated graph was stopped', file=sys.stderr)
         sys.exit(130)
     except (TimeoutError, RuntimeError) as e:
         print(f'evaluate: {e}', file=sys.stderr)
         sys.exit(1)
-    print(f"success rate {report['success_rate']:.3f} over {report['episodes']} episodes from seed {args.seed}; "
-          f"real-time factor {report['real_time_factor']:.3f}; {report['seconds_per_episode']:.1f} s per episode")
+    print(
+        f"success rate {report['success_rate']:.3f} over {report['episodes']} episodes from seed {args.seed}; "
+        f"real-time factor {report['real_time_factor']:.3f}; {report['seconds_per_episode']:.1f} s per episode"
+    )
     if args.json:
         print(json.dumps(report))
 

@@ -80,7 +80,9 @@ class SimGraph:
 
     def crashed(self) -> list[str]:
         """Names of nodes that exited, with the end of their log."""
-        return [f'{n.label} exited with {n.proc.returncode}:\n{n.output()[-2000:]}' for n in self.graph.processes if not n.running()]
+        return [
+            f'{n.label} exited with {n.proc.returncode}:\n{n.output()[-2000:]}' for n in self.graph.processes if not n.running()
+        ]
 
     def __exit__(self, exc_type, *exc) -> None:
         problems = self.graph.close()

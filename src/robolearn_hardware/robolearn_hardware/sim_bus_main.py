@@ -27,15 +27,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument('--role', choices=('follower', 'leader'), default='follower', help='which arm (only sets the default --link)')
     p.add_argument('--link', help='stable device path (a symlink to the pty), default /tmp/so100_<role>')
     p.add_argument('--calibration-out', help='write the calibration that matches this simulated arm here (LeRobot JSON)')
-    p.add_argument('--uncalibrated', action='store_true', help='factory-fresh servos (Homing_Offset 0, limits 0..4095): run `calibrate` first')
+    p.add_argument(
+        '--uncalibrated',
+        action='store_true',
+        help='factory-fresh servos (Homing_Offset 0, limits 0..4095): run `calibrate` first',
+    )
     p.add_argument('--wire-time', action='store_true', help='take each packet\'s time on a 1 Mbps wire')
-    p.add_argument('--latency-ms', type=float, default=0.0, help='extra delay before every reply (a USB adapter\'s latency timer), ms')
+    p.add_argument(
+        '--latency-ms', type=float, default=0.0, help='extra delay before every reply (a USB adapter\'s latency timer), ms'
+    )
     p.add_argument('--drop-probability', type=float, default=0.0, help='fault: chance that a reply is lost (0..1)')
     p.add_argument('--corrupt-probability', type=float, default=0.0, help='fault: chance that a reply has a bad checksum (0..1)')
     p.add_argument('--tau', type=float, default=0.05, help='time constant of the joints\' first-order response, s')
-    p.add_argument('--wave', type=float, default=0.0, metavar='RAD',
-                   help='a hand moves the limp joints (a leader) in slow sines of this amplitude around --pose, rad')
-    p.add_argument('--pose', type=float, nargs=len(JOINT_NAMES), metavar='RAD', help=f'initial joint angles, rad ({" ".join(JOINT_NAMES)})')
+    p.add_argument(
+        '--wave',
+        type=float,
+        default=0.0,
+        metavar='RAD',
+        help='a hand moves the limp joints (a leader) in slow sines of this amplitude around --pose, rad',
+    )
+    p.add_argument(
+        '--pose', type=float, nargs=len(JOINT_NAMES), metavar='RAD', help=f'initial joint angles, rad ({" ".join(JOINT_NAMES)})'
+    )
     return p.parse_args(argv)
 
 
@@ -58,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     link = args.link or f'/tmp/so100_{args.role}'
     backend = FirstOrderLagJoints(tau_s=args.tau, initial=np.array(args.pose) if args.pose else None)
-    sim = SimulatedBus(link, backend, calibrated=not args.uncalibrated, wire_time=args.wire_time, reply_latency_s=args.latency_ms / 1000.0)
+    sim = SimulatedBus(
+        link, backend, calibrated=not args.uncalibrated, wire_time=args.wire_time, reply_latency_s=args.latency_ms / 1000.0
+    )
     sim.faults.drop_probability = args.drop_probability
     sim.faults.corrupt_probability = args.corrupt_probability
     if args.calibration_out:

@@ -74,12 +74,16 @@ class So100Driver(Node):
     def start(self) -> None:
         """Load the calibration, connect (raises CalibrationError/BusError with the fix), start the control thread."""
         if not self.calibration_file:
-            raise CalibrationError('parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output')
+            raise CalibrationError(
+                'parameter calibration_file is empty: run `calibrate --port ... --role ...` and pass its output'
+            )
         log = self.get_logger()
         self.controller = ArmController(self.settings, ArmCalibration.load(self.calibration_file), log)
         self.controller.connect()
-        log.info(f'{self.role} arm on {self.settings.port}: servos {self.controller.arm.ids} answer, calibration '
-                 f'{self.calibration_file}, torque {"on" if self.controller.torque_on else "off"}')
+        log.info(
+            f'{self.role} arm on {self.settings.port}: servos {self.controller.arm.ids} answer, calibration '
+            f'{self.calibration_file}, torque {"on" if self.controller.torque_on else "off"}'
+        )
         advice = latency_advice(self.settings.port)
         if advice:
             log.warning(advice)
@@ -100,8 +104,10 @@ class So100Driver(Node):
                 os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
                 self.get_logger().info(f'control thread {threading.get_native_id()} runs SCHED_FIFO {self.realtime_priority}')
             except PermissionError:
-                self.get_logger().warning(f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE '
-                                          'or an rtprio limit); running with normal scheduling')
+                self.get_logger().warning(
+                    f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE '
+                    'or an rtprio limit); running with normal scheduling'
+                )
         schedule = FixedRateSchedule(self.rate_hz)
         while schedule.wait(self._stop) is not None:
             try:
@@ -114,8 +120,12 @@ class So100Driver(Node):
                 self.controller.report_error(f'unexpected error in the control tick: {type(e).__name__}: {e}')
 
     def _publish_state(self, state) -> None:
-        msg = JointState(name=list(JOINT_NAMES), position=state.position.tolist(), velocity=state.velocity.tolist(),
-                         effort=state.effort.tolist())
+        msg = JointState(
+            name=list(JOINT_NAMES),
+            position=state.position.tolist(),
+            velocity=state.velocity.tolist(),
+            effort=state.effort.tolist(),
+        )
         msg.header.stamp = self.get_clock().now().to_msg()
         self.state_pub.publish(msg)
         self._window_states += 1
@@ -153,9 +163,16 @@ class So100Driver(Node):
             level, message = OK, f'connected, torque {"on" if c.torque_on else "off"}'
         else:
             level, message = WARN, 'starting'
-        values = {'connected': c.connected, 'torque_on': c.torque_on, 'rate_hz': f'{measured_hz:.1f}',
-                  'cycle_ms_p50': f'{np.percentile(cycles, 50):.2f}', 'cycle_ms_max': f'{cycles.max():.2f}',
-                  'rejected_commands': self.rejections.total, 'reconnects': c.reconnects, **c.bus_values()}
+        values = {
+            'connected': c.connected,
+            'torque_on': c.torque_on,
+            'rate_hz': f'{measured_hz:.1f}',
+            'cycle_ms_p50': f'{np.percentile(cycles, 50):.2f}',
+            'cycle_ms_max': f'{cycles.max():.2f}',
+            'rejected_commands': self.rejections.total,
+            'reconnects': c.reconnects,
+            **c.bus_values(),
+        }
         return Status(level, message, values, hardware_id=self.settings.port)
 
 

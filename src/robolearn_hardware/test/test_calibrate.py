@@ -24,7 +24,9 @@ class Session:
     """The calibrate process with its stdout read line by line in a thread."""
 
     def __init__(self, argv):
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        self.proc = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=lambda: [self.lines.put(line) for line in self.proc.stdout], daemon=True).start()
@@ -61,7 +63,17 @@ def test_calibrate_walks_through_lerobots_procedure(tmp_path):
     backend = FirstOrderLagJoints(initial=start)
     out = tmp_path / 'follower.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(out)])
+        s = Session(
+            [
+                str(find_executable('robolearn_hardware', 'calibrate')),
+                '--port',
+                str(sim.port_link),
+                '--role',
+                'follower',
+                '--output',
+                str(out),
+            ]
+        )
         s.expect('MIDDLE of its range')
         backend.move_to(np.zeros(6))  # the person puts the arm in the middle
         s.enter()
@@ -96,14 +108,26 @@ def test_calibrate_walks_through_lerobots_procedure(tmp_path):
             arm.bus.close()
             arm.connect()
             backend.move_to(np.array([0.3, -0.2, 0.1, 0.25, 0.0, 0.4]))
-            np.testing.assert_allclose(arm.read_state().position, [0.3, -0.2, 0.1, 0.25, 0.0 - 0.5 / TICKS_PER_RAD, 0.4], atol=2e-3)
+            np.testing.assert_allclose(
+                arm.read_state().position, [0.3, -0.2, 0.1, 0.25, 0.0 - 0.5 / TICKS_PER_RAD, 0.4], atol=2e-3
+            )
 
 
 def test_calibrate_refuses_an_unmoved_joint_and_writes_nothing(tmp_path):
     backend = FirstOrderLagJoints()
     out = tmp_path / 'leader.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'leader', '--output', str(out)])
+        s = Session(
+            [
+                str(find_executable('robolearn_hardware', 'calibrate')),
+                '--port',
+                str(sim.port_link),
+                '--role',
+                'leader',
+                '--output',
+                str(out),
+            ]
+        )
         s.expect('MIDDLE of its range')
         s.enter()
         s.expect('Press ENTER when done')
@@ -117,6 +141,16 @@ def test_calibrate_refuses_an_unmoved_joint_and_writes_nothing(tmp_path):
 def test_calibrate_names_missing_servos(tmp_path):
     with SimulatedBus(tmp_path / 'tty', FirstOrderLagJoints(), calibrated=False) as sim:
         sim.faults.dead_ids.update({2, 5})
-        s = Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link), '--role', 'follower', '--output', str(tmp_path / 'x.json')])
+        s = Session(
+            [
+                str(find_executable('robolearn_hardware', 'calibrate')),
+                '--port',
+                str(sim.port_link),
+                '--role',
+                'follower',
+                '--output',
+                str(tmp_path / 'x.json'),
+            ]
+        )
         code, output = s.finish()
     assert code == 1 and 'servo(s) [2, 5] do not answer' in output

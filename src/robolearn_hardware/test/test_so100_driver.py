@@ -34,6 +34,16 @@ def start_driver(ros_graph, sim, tmp_path, role='follower', **params):
     )
 
 
+def running_follower(ros_graph, sim, tmp_path):
+    """A follower driver with torque on and joint states flowing; (process, states, diagnostics) as received."""
+    driver = start_driver(ros_graph, sim, tmp_path)
+    states = ros_graph.subscribe('/follower/joint_states', JointState, 100)
+    diags = ros_graph.subscribe('/diagnostics', DiagnosticArray)
+    driver.wait_for_output('torque on', timeout=15)
+    ros_graph.spin_until(lambda: len(states) >= 5, 15, 'joint states')
+    return driver, states, diags
+
+
 def latest_status(diags, node_name):
     for msg in reversed(diags):
         for s in msg.status:
@@ -117,7 +127,9 @@ def test_malformed_commands_are_rejected_and_the_arm_holds(ros_graph, sim, tmp_p
     for msg in bad:
         pub.publish(msg)
         ros_graph.spin_for(0.1)
-    ros_graph.spin_until(lambda: latest_status(diags, 'so100_follower')[1].get('rejected_commands') == '5', 5, '5 rejected commands')
+    ros_graph.spin_until(
+        lambda: latest_status(diags, 'so100_follower')[1].get('rejected_commands') == '5', 5, '5 rejected commands'
+    )
     out = driver.output()
     for reason in ("unknown joint names \\['jaw'\\]", 'must name all 6', 'non-finite', 'without names'):
         driver.wait_for_output(reason, timeout=1)
@@ -165,8 +177,13 @@ def test_missing_servo_at_start_exits_naming_it(ros_graph, sim, tmp_path):
 
 
 def test_bad_start_configurations_exit_with_the_fix(ros_graph, sim, tmp_path):
-    no_cal = ros_graph.start('robolearn_hardware', 'so100_driver', name='so100_follower', params_file='config/so100_follower.yaml',
-                             params={'port': str(sim.port_link), 'calibration_file': str(tmp_path / 'none.json')})
+    no_cal = ros_graph.start(
+        'robolearn_hardware',
+        'so100_driver',
+        name='so100_follower',
+        params_file='config/so100_follower.yaml',
+        params={'port': str(sim.port_link), 'calibration_file': str(tmp_path / 'none.json')},
+    )
     assert no_cal.wait_exit(20) == 1
     assert 'does not exist: run `calibrate' in no_cal.output()
     no_port = start_driver(ros_graph, sim, tmp_path, port=str(tmp_path / 'ttyNOPE'))
@@ -182,11 +199,7 @@ def test_bad_start_configurations_exit_with_the_fix(ros_graph, sim, tmp_path):
 
 
 def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
-    driver = start_driver(ros_graph, sim, tmp_path)
-    states = ros_graph.subscribe('/follower/joint_states', JointState, 100)
-    diags = ros_graph.subscribe('/diagnostics', DiagnosticArray)
-    driver.wait_for_output('torque on', timeout=15)
-    ros_graph.spin_until(lambda: len(states) >= 5, 15, 'joint states')
+    driver, states, diags = running_follower(ros_graph, sim, tmp_path)
 
     # dropped replies and corrupted checksums: retried; counted per servo; states keep coming
     sim.faults.drop_probability = 0.02  # of each reply: a cycle has six
@@ -196,14 +209,24 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
     sim.faults.drop_probability = sim.faults.corrupt_probability = 0.0
     assert len(states) - n > 60, f'joint_states stalled under occasional bad packets ({len(states) - n} in 2 s)'
 
-    ros_graph.spin_until(lambda: int(latest_status(diags, 'so100_follower')[1].get('retries', 0)) > 0, 5, 'retries on /diagnostics')
+    ros_graph.spin_until(
+        lambda: int(latest_status(diags, 'so100_follower')[1].get('retries', 0)) > 0, 5, 'retries on /diagnostics'
+    )
     _, values = latest_status(diags, 'so100_follower')
     joined = ' '.join(values[f'{j}.errors'] for j in JOINT_NAMES)
     assert any(f'checksum={k}' in joined for k in range(1, 100)) and any(f'timeouts={k}' in joined for k in range(1, 100)), joined
 
     # a dead servo: reported by ID as an error, states pause, and resume when it answers again
     sim.faults.dead_ids.add(3)
-    ros_graph.spin_until(lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and s.level == DiagnosticStatus.ERROR and '[3]' in s.message, 5, 'servo 3 reported')
+    ros_graph.spin_until(
+        lambda: (
+            (s := latest_status(diags, 'so100_follower')[0]) is not None
+            and s.level == DiagnosticStatus.ERROR
+            and '[3]' in s.message
+        ),
+        5,
+        'servo 3 reported',
+    )
     sim.faults.dead_ids.clear()
     n = len(states)
     ros_graph.spin_until(lambda: len(states) > n + 20, 5, 'joint states after servo 3 recovered')
@@ -211,9 +234,15 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
 
     # a servo reporting an error bit (overheating): a warning naming it, and its temperature
     sim.faults.status_errors[5] = StatusError.OVERHEAT
-    ros_graph.spin_until(lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'wrist_roll (servo 5): OVERHEAT' in s.message, 5, 'overheat reported')
+    ros_graph.spin_until(
+        lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'wrist_roll (servo 5): OVERHEAT' in s.message,
+        5,
+        'overheat reported',
+    )
     assert latest_status(diags, 'so100_follower')[0].level == DiagnosticStatus.WARN
-    ros_graph.spin_until(lambda: latest_status(diags, 'so100_follower')[1].get('wrist_roll.temperature_C') == '75', 5, 'temperature 75')
+    ros_graph.spin_until(
+        lambda: latest_status(diags, 'so100_follower')[1].get('wrist_roll.temperature_C') == '75', 5, 'temperature 75'
+    )
     _, values = latest_status(diags, 'so100_follower')
     assert values['shoulder_pan.voltage_V'] == '12.0' and values['elbow_flex.temperature_C'] == '30'
     assert float(values['cycle_ms_p50']) > 0 and float(values['rate_hz']) > 0
@@ -229,18 +258,18 @@ def test_bus_faults_are_retried_reported_and_survived(ros_graph, sim, tmp_path):
 
 
 def test_vanished_adapter_reconnects_and_rereads_before_commanding(ros_graph, sim, tmp_path):
-    driver = start_driver(ros_graph, sim, tmp_path)
-    states = ros_graph.subscribe('/follower/joint_states', JointState, 100)
-    diags = ros_graph.subscribe('/diagnostics', DiagnosticArray)
-    driver.wait_for_output('torque on', timeout=15)
-    ros_graph.spin_until(lambda: len(states) >= 5, 15, 'joint states')
+    driver, states, diags = running_follower(ros_graph, sim, tmp_path)
     pub = ros_graph.publisher('/follower/joint_commands', JointState)
     for _ in range(10):
         pub.publish(command(START))
         ros_graph.spin_for(0.02)
 
     sim.vanish(power_cycle=True)  # unplugged and the servos lost power: the arm goes limp
-    ros_graph.spin_until(lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'disconnected' in s.message, 5, 'disconnect reported')
+    ros_graph.spin_until(
+        lambda: (s := latest_status(diags, 'so100_follower')[0]) is not None and 'disconnected' in s.message,
+        5,
+        'disconnect reported',
+    )
     sagged = START + np.array([0.0, -0.5, 0.4, 0.3, 0.0, -0.2])
     sim.backend.move_to(sagged)  # the limp arm sagged
     ros_graph.spin_for(1.0)
@@ -261,13 +290,35 @@ def test_driver_against_the_sim_bus_command(ros_graph, tmp_path):
     """The `sim_bus` console script serves a pty that the driver uses like a real port; both stop on SIGINT."""
     link, cal = tmp_path / 'so100_leader', tmp_path / 'leader.json'
     sim = ros_graph.start_command(
-        [str(find_executable('robolearn_hardware', 'sim_bus')), '--role', 'leader', '--link', str(link),
-         '--calibration-out', str(cal), '--wire-time', '--pose', '0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '--wave', '0.3'],
+        [
+            str(find_executable('robolearn_hardware', 'sim_bus')),
+            '--role',
+            'leader',
+            '--link',
+            str(link),
+            '--calibration-out',
+            str(cal),
+            '--wire-time',
+            '--pose',
+            '0.1',
+            '0.2',
+            '0.3',
+            '0.4',
+            '0.5',
+            '0.6',
+            '--wave',
+            '0.3',
+        ],
         label='sim_bus',
     )
     sim.wait_for_output('Ctrl-C to stop')
-    ros_graph.start('robolearn_hardware', 'so100_driver', name='so100_leader', params_file='config/so100_leader.yaml',
-                    params={'port': str(link), 'calibration_file': str(cal)})
+    ros_graph.start(
+        'robolearn_hardware',
+        'so100_driver',
+        name='so100_leader',
+        params_file='config/so100_leader.yaml',
+        params={'port': str(link), 'calibration_file': str(cal)},
+    )
     states = ros_graph.subscribe('/leader/joint_states', JointState, 100)
     ros_graph.spin_until(lambda: len(states) >= 20, 20, 'leader joint states')
     ros_graph.spin_for(1.0)

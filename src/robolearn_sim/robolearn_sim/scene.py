@@ -44,7 +44,7 @@ class CameraPlacement:
     fovy: float = 50.0
 
 
-def look_at_quat(position: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def look_at_quat(position: np.ndarray, target: np.ndarray, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> np.ndarray:
     """Quaternion of a MuJoCo camera at ``position`` looking at ``target`` (cameras look along -z, y up)."""
     forward = np.asarray(target, float) - np.asarray(position, float)
     forward /= np.linalg.norm(forward)

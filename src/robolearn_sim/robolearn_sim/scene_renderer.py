@@ -21,7 +21,9 @@ MIN_SIZE, MAX_SIZE = (96, 128), (480, 640)
 class SceneRenderer:
     """One offscreen renderer of ``height`` x ``width`` for the scene's cameras."""
 
-    def __init__(self, height: int, width: int, mesh_cell: float = DEFAULT_MESH_CELL, model: mujoco.MjModel | None = None) -> None:
+    def __init__(
+        self, height: int, width: int, mesh_cell: float = DEFAULT_MESH_CELL, model: mujoco.MjModel | None = None
+    ) -> None:
         if not (MIN_SIZE[0] <= height <= MAX_SIZE[0] and MIN_SIZE[1] <= width <= MAX_SIZE[1]):
             raise ValueError(f'render size {height}x{width} is outside {MIN_SIZE[0]}x{MIN_SIZE[1]}..{MAX_SIZE[0]}x{MAX_SIZE[1]}')
         self.model = model if model is not None else build_scene(mesh_cell)
@@ -44,9 +46,9 @@ class SceneRenderer:
         if joints is not None:
             self.data.qpos[self._qpos] = joints
         if cube_position is not None:
-            self.data.qpos[self._cube:self._cube + 3] = cube_position
+            self.data.qpos[self._cube : self._cube + 3] = cube_position
         if cube_quat_wxyz is not None:
-            self.data.qpos[self._cube + 3:self._cube + 7] = cube_quat_wxyz
+            self.data.qpos[self._cube + 3 : self._cube + 7] = cube_quat_wxyz
         if target_xy is not None:
             self.model.geom_pos[self._target, :2] = target_xy
         mujoco.mj_kinematics(self.model, self.data)

@@ -67,10 +67,13 @@ class WorldNode(Node):
         mesh_cell = p('mesh_cell', DEFAULT_MESH_CELL, 'render-mesh simplification grid, m (0: as shipped)')
         problems = [
             f'physics_rate {self.physics_rate} is outside 10..1000 Hz' if not 10.0 <= self.physics_rate <= 1000.0 else '',
-            f'state_rate {self.state_rate} must be in (0, physics_rate]' if not 0.0 < self.state_rate <= self.physics_rate else '',
+            f'state_rate {self.state_rate} must be in (0, physics_rate]'
+            if not 0.0 < self.state_rate <= self.physics_rate
+            else '',
             *(f'{role}_port and {role}_calibration must be paths' for role in ROLES if not ports[role] or not calibrations[role]),
             f'follower_port and leader_port are both {ports["leader"]}: each arm needs its own bus'
-            if ports['follower'] == ports['leader'] else '',
+            if ports['follower'] == ports['leader']
+            else '',
         ]
         try:
             seed_split(seed)
@@ -97,7 +100,10 @@ class WorldNode(Node):
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         if not self.runner.episode_started:
-            response.success, response.message = False, 'the world is still loading or waiting for the drivers; try again in a few seconds'
+            response.success, response.message = (
+                False,
+                'the world is still loading or waiting for the drivers; try again in a few seconds',
+            )
             return response
         try:
             response.message = self.runner.reset()
@@ -114,8 +120,9 @@ class WorldNode(Node):
             return
         world, stamp = self.runner.world, self.get_clock().now().to_msg()
         f = world.follower_backend
-        msg = JointState(name=list(JOINT_NAMES), position=f.present_positions().tolist(),
-                         velocity=f.present_velocities().tolist())
+        msg = JointState(
+            name=list(JOINT_NAMES), position=f.present_positions().tolist(), velocity=f.present_velocities().tolist()
+        )
         msg.header.stamp = stamp
         self.joint_pub.publish(msg)
         position, quat = world.cube_pose()
@@ -134,10 +141,17 @@ class WorldNode(Node):
             return None
         rtf = self.runner.real_time_factor()
         slow = rtf < 0.95
-        values = {'real_time_factor': f'{rtf:.3f}', 'seed': self.runner.world.layout.seed,
-                  **{f'{role}_bus_requests': bus.requests for role, bus in self.runner.buses.items()}}
-        return Status(WARN if slow else OK, f'simulation slower than real time (factor {rtf:.2f})' if slow else 'running in real time',
-                      values, hardware_id='mujoco')
+        values = {
+            'real_time_factor': f'{rtf:.3f}',
+            'seed': self.runner.world.layout.seed,
+            **{f'{role}_bus_requests': bus.requests for role, bus in self.runner.buses.items()},
+        }
+        return Status(
+            WARN if slow else OK,
+            f'simulation slower than real time (factor {rtf:.2f})' if slow else 'running in real time',
+            values,
+            hardware_id='mujoco',
+        )
 
 
 def main(args: list[str] | None = None) -> None:

@@ -130,6 +130,7 @@ class WorldRunner:
                 self._episode_wall_start = self.clock()
                 return False
             self._settle_writes = None
+            self._episode_wall_start = self.clock()  # the episode's clock starts now, not at the last held tick
             world.follower_backend.set_goal_positions(world.follower_backend.last_goals, world.follower_backend.torque_enabled)
         t = world.time
         if self.expert is not None and not self.expert.done(t) and t >= self._expert_due:

@@ -24,12 +24,21 @@ def start_world_and_drivers(ros_graph, **world_params):
     """world_node with its buses under the test's directory, then the two so100_drivers on them (as the launch file)."""
     paths = {}
     for role in ('follower', 'leader'):
-        paths[role] = {'port': str(ros_graph.workdir / f'bus-{role}'), 'calibration_file': str(ros_graph.workdir / f'{role}.json')}
+        paths[role] = {
+            'port': str(ros_graph.workdir / f'bus-{role}'),
+            'calibration_file': str(ros_graph.workdir / f'{role}.json'),
+        }
         world_params |= {f'{role}_port': paths[role]['port'], f'{role}_calibration': paths[role]['calibration_file']}
     world = ros_graph.start('robolearn_sim', 'world_node', **WORLD, params=world_params)
     world.wait_for_output(BUSES_READY, 90)
     for role in ('follower', 'leader'):
-        ros_graph.start('robolearn_hardware', 'so100_driver', name=f'so100_{role}', params_file=f'config/so100_{role}.yaml', params=paths[role])
+        ros_graph.start(
+            'robolearn_hardware',
+            'so100_driver',
+            name=f'so100_{role}',
+            params_file=f'config/so100_{role}.yaml',
+            params=paths[role],
+        )
     return world
 
 
@@ -66,7 +75,9 @@ def test_world_resets_to_seeds_and_the_expert_drives_the_follower_through_teleop
     leader = ros_graph.subscribe_sensor('/leader/joint_states', JointState)
     follower = ros_graph.subscribe_sensor('/follower/joint_states', JointState)
     episodes = ros_graph.subscribe('/sim/episode', String)
-    ros_graph.spin_until(lambda: all(len(x) > 0 for x in (cubes, episodes, leader, follower)), 60, 'the world and the drivers to start')
+    ros_graph.spin_until(
+        lambda: all(len(x) > 0 for x in (cubes, episodes, leader, follower)), 60, 'the world and the drivers to start'
+    )
     assert json.loads(episodes[-1].data)['seed'] == 5010
     np.testing.assert_allclose([cubes[-1].pose.position.x, cubes[-1].pose.position.y], sample_layout(5010).cube_xy, atol=1e-4)
 

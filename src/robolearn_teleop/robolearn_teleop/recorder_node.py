@@ -168,7 +168,7 @@ class RecorderNode(Node):
     def _keyboard_step(self) -> None:
         while self.recorder is not None and not self._keys.empty():
             line = self._keys.get()
-            _, message = self._guarded(lambda: self.recorder.key(line))
+            _, message = self._guarded(lambda line=line: self.recorder.key(line))
             print(message, flush=True)
 
     def _auto_step(self) -> None:

@@ -74,7 +74,7 @@ class Graph:
         # a request sent before DDS matched a freshly restarted server is lost: ask again after a while
         for _ in range(int(timeout / 5)):
             future, t0 = client.call_async(Trigger.Request()), time.monotonic()
-            self.g.spin_until(lambda: future.done() or time.monotonic() - t0 > 5, timeout, 'an answer')
+            self.g.spin_until(lambda f=future, t0=t0: f.done() or time.monotonic() - t0 > 5, timeout, 'an answer')
             if future.done():
                 return future.result()
             client.remove_pending_request(future)
@@ -256,7 +256,7 @@ def test_keyboard_control_in_a_terminal(ros_graph, tmp_path, calibration):
         for _ in range(40):  # Enter until the streams are up and it starts; one reply per key, so never
             refused = output().count('cannot start')  # a second Enter before the first one's reply (it would save)
             os.write(master, b'\n')
-            ros_graph.spin_until(lambda: 'recording episode 0' in output() or output().count('cannot start') > refused,
+            ros_graph.spin_until(lambda n=refused: 'recording episode 0' in output() or output().count('cannot start') > n,
                                  timeout=20, message="the recorder's reply to Enter")
             if 'recording episode 0' in output():
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import JointState
 
@@ -49,10 +50,39 @@ def test_teleop_drops_a_non_finite_leader_state(ros_graph) -> None:
         leader.publish(JointState(name=list(JOINT_NAMES), position=[0.1, 0.2, float('nan'), 0.0, 0.0, 0.0]))
         ros_graph.spin_for(0.02)
     assert commands == []
-    ros_graph.spin_until(lambda: any('non-finite' in s.message for d in diagnostics for s in d.status), 5, 'a dropped-state warning')
+    ros_graph.spin_until(
+        lambda: any('non-finite' in s.message for d in diagnostics for s in d.status), 5, 'a dropped-state warning'
+    )
 
 
 def test_teleop_refuses_a_zero_max_step(ros_graph) -> None:
-    teleop = ros_graph.start('robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node', params={'max_step': 0.0})
+    teleop = ros_graph.start(
+        'robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node', params={'max_step': 0.0}
+    )
     assert teleop.wait_exit(30) != 0
     assert 'max_step 0.0 must be > 0' in teleop.output()
+
+
+def test_max_step_changes_at_run_time_and_a_bad_value_is_refused_with_the_reason(ros_graph) -> None:
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+
+    ros_graph.start('robolearn_teleop', 'teleop_node', params_file='config/sim.yaml', name='teleop_node')
+    client = ros_graph.node.create_client(SetParameters, '/teleop_node/set_parameters')
+    ros_graph.spin_until(client.service_is_ready, 15, 'the parameter service')
+
+    def set_max_step(value: float):
+        future = client.call_async(SetParameters.Request(parameters=[Parameter('max_step', value=value).to_parameter_msg()]))
+        ros_graph.spin_until(future.done, 10, 'the parameter reply')
+        return future.result().results[0]
+
+    refused = set_max_step(-0.1)
+    assert not refused.successful and refused.reason == 'max_step: max_step -0.1 must be > 0'
+    assert set_max_step(0.02).successful
+    commands = ros_graph.subscribe('/follower/joint_commands', JointState)
+    leader = ros_graph.publisher('/leader/joint_states', JointState)
+    for _ in range(25):  # from the first command (the leader's pose) to a jump of 0.5 rad: 0.02 rad a tick
+        leader.publish(JointState(name=list(JOINT_NAMES), position=[0.5 if commands else 0.0] * 6))
+        ros_graph.spin_for(0.02)
+    steps = np.abs(np.diff([c.position for c in commands], axis=0))
+    assert len(commands) > 5 and steps.max() == pytest.approx(0.02), steps.max()  # the new limit, not the default 0.1

@@ -37,20 +37,42 @@ def build_parser() -> argparse.ArgumentParser:
                '  fit --synthetic two_path --policy flow --set camera_keys=[] --steps 2000 --output runs/f')
     src = parser.add_argument_group('data')
     src.add_argument('--dataset', metavar='DIR', help='LeRobot v3.0 dataset root (meta/, data/, videos/)')
-    src.add_argument('--synthetic', choices=SYNTHETIC,
-                     help='train on a built-in synthetic dataset instead (two_path: 2D bimodal; rotating_arm: 6D state + a camera)')
+    src.add_argument(
+        '--synthetic',
+        choices=SYNTHETIC,
+        help='train on a built-in synthetic dataset instead (two_path: 2D bimodal; rotating_arm: 6D state + a camera)',
+    )
     src.add_argument('--episodes', metavar='LIST', help='only these episodes of the dataset, e.g. 0,1,2 or 0-9')
-    src.add_argument('--val-episodes', type=int, default=-1, metavar='N',
-                     help='held-out episodes for validation (default: 10%%, at least 1 with >= 2 episodes)')
-    src.add_argument('--workers', type=int, default=2, metavar='N',
-                     help='DataLoader worker processes that read and decode the dataset (default 2)')
-    src.add_argument('--data-on-device', choices=('auto', 'yes', 'no'), default='auto',
-                     help='keep the decoded dataset in GPU memory (auto: when it fits in 40%% of free memory)')
+    src.add_argument(
+        '--val-episodes',
+        type=int,
+        default=-1,
+        metavar='N',
+        help='held-out episodes for validation (default: 10%%, at least 1 with >= 2 episodes)',
+    )
+    src.add_argument(
+        '--workers',
+        type=int,
+        default=2,
+        metavar='N',
+        help='DataLoader worker processes that read and decode the dataset (default 2)',
+    )
+    src.add_argument(
+        '--data-on-device',
+        choices=('auto', 'yes', 'no'),
+        default='auto',
+        help='keep the decoded dataset in GPU memory (auto: when it fits in 40%% of free memory)',
+    )
     pol = parser.add_argument_group('policy')
     pol.add_argument('--policy', choices=list(POLICIES), help='which policy to train (not needed with --resume)')
-    pol.add_argument('--set', action='append', default=[], metavar='KEY=VALUE',
-                     help='override a policy config field (JSON values), e.g. horizon=50, camera_keys=[], '
-                          'kl_weight=10, num_inference_steps=10; repeatable')
+    pol.add_argument(
+        '--set',
+        action='append',
+        default=[],
+        metavar='KEY=VALUE',
+        help='override a policy config field (JSON values), e.g. horizon=50, camera_keys=[], '
+        'kl_weight=10, num_inference_steps=10; repeatable',
+    )
     opt = parser.add_argument_group('optimization')
     opt.add_argument('--steps', type=int, help='total optimizer steps (with --resume: the new total)')
     opt.add_argument('--batch-size', type=int, help='samples per step')
@@ -62,8 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument('--seed', type=int, default=0, help='seed of weights, batches, noise and the validation split')
     run = parser.add_argument_group('run')
     run.add_argument('--device', default='auto', help="'auto' (CUDA if available, else CPU), 'cpu', 'cuda', 'cuda:1'")
-    run.add_argument('--amp', choices=('auto', 'bf16', 'off'), default='auto',
-                     help='bf16 autocast (auto: on for CUDA, off for CPU)')
+    run.add_argument(
+        '--amp', choices=('auto', 'bf16', 'off'), default='auto', help='bf16 autocast (auto: on for CUDA, off for CPU)'
+    )
     run.add_argument('--output', metavar='DIR', help='output directory (default runs/<policy>-<time>)')
     run.add_argument('--resume', metavar='CKPT', help='continue from a checkpoint written by fit (checkpoints/last or step_*)')
     run.add_argument('--val-every', type=int, default=1000, metavar='N', help='validate (and keep the best) every N steps')
@@ -101,11 +124,13 @@ def open_dataset(args: argparse.Namespace):
     episodes = parse_episodes(args.episodes)
     if args.synthetic:
         from robolearn_core.dataset import synthetic
+
         source = synthetic.two_path_dataset() if args.synthetic == 'two_path' else synthetic.rotating_arm_dataset()
         if episodes is not None:
             source = source.subset(episodes)
         return source
     from robolearn_core.dataset.reader import DatasetReader
+
     # no decoded cache: fit reads each episode once, whole (FrameTable), and keeps it itself
     return DatasetReader(args.dataset, episodes=episodes)
 
@@ -120,12 +145,26 @@ def main(argv: list[str] | None = None) -> int:
 
     output = args.output or f'runs/{args.policy or "resume"}-{time.strftime("%Y%m%d-%H%M%S")}'
     settings = TrainSettings(
-        output_dir=output, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, warmup_steps=args.warmup_steps, schedule=args.schedule,
-        grad_clip=args.grad_clip, device=args.device, amp=args.amp, workers=args.workers, seed=args.seed,
-        val_episodes=args.val_episodes, val_every=args.val_every, save_every=args.save_every,
-        log_every=args.log_every, resume=args.resume, data_on_device=args.data_on_device,
-        progress=not args.no_progress)
+        output_dir=output,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_steps,
+        schedule=args.schedule,
+        grad_clip=args.grad_clip,
+        device=args.device,
+        amp=args.amp,
+        workers=args.workers,
+        seed=args.seed,
+        val_episodes=args.val_episodes,
+        val_every=args.val_every,
+        save_every=args.save_every,
+        log_every=args.log_every,
+        resume=args.resume,
+        data_on_device=args.data_on_device,
+        progress=not args.no_progress,
+    )
     try:
         source = open_dataset(args)
         summary = fit(source, args.policy, settings, parse_overrides(args.set))

@@ -97,7 +97,9 @@ class FeetechBus:
             self._serial = serial.Serial(self.port, self.baudrate, timeout=0, write_timeout=1.0, exclusive=True)
         except (serial.SerialException, OSError, ValueError) as e:
             if 'exclusively lock' in str(e):
-                raise BusDisconnected(f'cannot open {self.port}: another program (a driver, calibrate?) is using it; stop it first') from e
+                raise BusDisconnected(
+                    f'cannot open {self.port}: another program (a driver, calibrate?) is using it; stop it first'
+                ) from e
             raise BusDisconnected(f'cannot open {self.port}: {e}') from e
         self._reader.clear()
 
@@ -195,7 +197,9 @@ class FeetechBus:
             raise BusDisconnected(f'{self.port}: readable but no data (device unplugged?)')
         return data
 
-    def _transact(self, make_request: Callable[[list[int]], bytes], expected: Mapping[int, int], what: str) -> dict[int, protocol.Packet]:
+    def _transact(
+        self, make_request: Callable[[list[int]], bytes], expected: Mapping[int, int], what: str
+    ) -> dict[int, protocol.Packet]:
         """Send, collect replies, and re-ask only the servos that did not answer, up to ``retries`` times."""
         got: dict[int, protocol.Packet] = {}
         pending = dict(expected)
@@ -237,7 +241,9 @@ class FeetechBus:
     def sync_read(self, address: int, length: int, ids: Iterable[int]) -> dict[int, bytes]:
         """{servo id: data}; raises BusTimeout (with the partial answers) if a servo stays silent."""
         ids = list(ids)
-        got = self._transact(lambda pending: protocol.sync_read(address, length, pending), {i: length for i in ids}, f'sync read {address}')
+        got = self._transact(
+            lambda pending: protocol.sync_read(address, length, pending), {i: length for i in ids}, f'sync read {address}'
+        )
         return {i: got[i].params for i in ids}
 
     def sync_write(self, address: int, length: int, data: Mapping[int, bytes]) -> None:

@@ -26,7 +26,9 @@ SETTINGS = {'Operating_Mode': 0, 'Return_Delay_Time': 0, 'P_Coefficient': 16, 'I
 def check_servos(bus: FeetechBus, ids: Sequence[int]) -> None:
     missing = [i for i in ids if not bus.ping(i)]
     if missing:
-        raise CalibrationError(f'servo(s) {missing} do not answer on {bus.port}: check power and cabling, and that the IDs are 1..6')
+        raise CalibrationError(
+            f'servo(s) {missing} do not answer on {bus.port}: check power and cabling, and that the IDs are 1..6'
+        )
 
 
 def prepare(bus: FeetechBus, ids: Sequence[int]) -> None:
@@ -62,8 +64,13 @@ class RangeRecorder:
         return ticks
 
 
-def finish(bus: FeetechBus, ids: Sequence[int], offsets: dict[int, int], recorder: RangeRecorder,
-           joint_names: Sequence[str] = JOINT_NAMES) -> ArmCalibration:
+def finish(
+    bus: FeetechBus,
+    ids: Sequence[int],
+    offsets: dict[int, int],
+    recorder: RangeRecorder,
+    joint_names: Sequence[str] = JOINT_NAMES,
+) -> ArmCalibration:
     """Check the recorded ranges, write them as position limits, and return the calibration."""
     motors, unmoved = {}, []
     for k, (name, i) in enumerate(zip(joint_names, ids)):
@@ -72,8 +79,10 @@ def finish(bus: FeetechBus, ids: Sequence[int], offsets: dict[int, int], recorde
             unmoved.append(name)
         motors[name] = MotorCalibration(id=i, drive_mode=0, homing_offset=offsets[i], range_min=lo, range_max=hi)
     if unmoved:
-        raise CalibrationError(f'joint(s) {unmoved} did not move (range under 20 ticks): run calibrate again and move every joint end to end')
+        raise CalibrationError(
+            f'joint(s) {unmoved} did not move (range under 20 ticks): run calibrate again and move every joint end to end'
+        )
     calibration = ArmCalibration(motors)
-    for name, m in calibration.motors.items():
+    for m in calibration.motors.values():
         bus.write_eeprom(m.id, {'Min_Position_Limit': m.range_min, 'Max_Position_Limit': m.range_max})
     return calibration

@@ -161,7 +161,8 @@ class SimulatedBus:
         seed: int = 0,
     ) -> None:
         if len(ids) != len(backend.joint_names) or len(zero_ticks) < len(ids):
-            raise ValueError(f'{len(ids)} servo ids for a backend with {len(backend.joint_names)} joints and {len(zero_ticks)} zero ticks')
+            raise ValueError(f'{len(ids)} servo ids for a backend with {len(backend.joint_names)} joints '
+                             f'and {len(zero_ticks)} zero ticks')
         self.port_link = Path(port_link)
         self.backend = backend
         self.ids = tuple(ids)
@@ -248,21 +249,25 @@ class SimulatedBus:
 
         ``power_cycle`` also cuts the servos' power: RAM registers reset (torque off: the arm goes limp).
         """
+
         def do() -> None:
             self._close_pty()
             if power_cycle:
                 for s in self._servos:
                     s.set('Torque_Enable', 0)
                 self._update_backend()
+
         self._in_thread(do)
 
     def reappear(self) -> None:
         """The adapter is plugged back in: a new pty (another /dev/pts number) behind the same symlink."""
+
         def do() -> None:
             if self._master is None:
                 self._open_pty()
                 if not any(s.get('Torque_Enable') for s in self._servos):
                     self._init_goals_to_present()  # a servo that powered up holds where it is
+
         self._in_thread(do)
 
     def _in_thread(self, fn: Callable[[], None]) -> None:
@@ -397,11 +402,11 @@ class SimulatedBus:
             mem = s.mem
             _pack_u16(mem, 56, int(present[k]))
             if wants_motion:
-                v, l = int(speed[k]), int(load[k])
+                v, load_k = int(speed[k]), int(load[k])
                 _pack_u16(mem, 58, -v | 0x8000 if v < 0 else v)
-                _pack_u16(mem, 60, -l | 0x400 if l < 0 else l)
+                _pack_u16(mem, 60, -load_k | 0x400 if load_k < 0 else load_k)
                 mem[66] = int(abs(v) > 8)
-                _pack_u16(mem, 69, abs(l) // 2)
+                _pack_u16(mem, 69, abs(load_k) // 2)
                 hot = self.faults.status_errors.get(mem[5], 0) & StatusError.OVERHEAT
                 mem[63] = 75 if hot else 30
 

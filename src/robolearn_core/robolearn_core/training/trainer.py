@@ -196,7 +196,7 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
     use_bf16 = settings.amp == 'bf16' or (settings.amp == 'auto' and device.type == 'cuda')
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16)
     decay, no_decay = [], []
-    for name, p in policy.named_parameters():
+    for p in policy.parameters():
         (no_decay if p.dim() < 2 else decay).append(p)
     optimizer = torch.optim.AdamW([{'params': decay, 'weight_decay': settings.weight_decay},
                                    {'params': no_decay, 'weight_decay': 0.0}], lr=settings.lr,

@@ -74,7 +74,7 @@ class ConditionalUnet1D(nn.Module):
                                   FiLMResidualBlock(mid, mid, film_dim, kernel, groups)])
         self.up = nn.ModuleList()
         rev = list(reversed(down_dims))
-        for i, (cin, cout) in enumerate(zip(rev[:-1], rev[1:])):
+        for cin, cout in zip(rev[:-1], rev[1:]):
             self.up.append(nn.ModuleList([
                 FiLMResidualBlock(2 * cin, cout, film_dim, kernel, groups),
                 FiLMResidualBlock(cout, cout, film_dim, kernel, groups),
