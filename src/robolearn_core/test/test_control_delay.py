@@ -19,17 +19,34 @@ def test_one_slow_call_among_50ms_calls_is_forgotten_within_a_bounded_number_of_
     assert est.estimate(t + 0.5) == pytest.approx(0.05, abs=1e-9)
 
 
-def test_a_slow_first_call_ages_out_by_count():
+def test_a_slow_first_call_stops_counting_at_the_next_call_and_leaves_after_a_window():
     est = DelayEstimator(window=20, percentile=90)
-    est.observe_chunk(0.0, 1.0)  # a warm-up as the very first call
+    est.observe_chunk(0.0, 1.0)  # a warm-up as the very first call: nothing else to compare it with
     assert est.estimate(1.0) == pytest.approx(1.0)
-    estimates = []
-    for i in range(1, 21):
-        now = 1.0 + i * 0.5
-        est.observe_chunk(now - 0.05, now)
-        estimates.append(est.estimate(now))
-    assert estimates[9] < 0.06, estimates  # after ten normal calls: back near 50 ms
-    assert estimates[-1] == pytest.approx(0.05)  # after a full window: gone
+    est.observe_chunk(1.45, 1.5)
+    assert est.estimate(1.5) == pytest.approx(0.05)  # one call later: back at 50 ms
+    for i in range(2, 21):
+        est.observe_chunk(1.0 + i * 0.5 - 0.05, 1.0 + i * 0.5)
+    assert est.latency(11.0) == pytest.approx(0.05)
+    # ... and without ignoring the slowest it would count until the window is one tenth full
+    plain = DelayEstimator(window=20, percentile=90, ignore_slowest=0)
+    plain.observe_chunk(0.0, 1.0)
+    plain.observe_chunk(1.45, 1.5)
+    assert plain.estimate(1.5) > 0.5
+
+
+def test_a_real_slow_down_moves_the_estimate_within_a_few_calls():
+    est = DelayEstimator(window=20, percentile=90)
+    t = 0.0
+    for _ in range(20):
+        t += 0.5
+        est.observe_chunk(t - 0.05, t)
+    calls = 0
+    while est.estimate(t) < 0.2:
+        t += 0.5
+        est.observe_chunk(t - 0.3, t)  # every call now takes 300 ms
+        calls += 1
+    assert calls <= 4
 
 
 def test_old_measurements_age_out_by_time_but_the_newest_stays():
@@ -57,5 +74,7 @@ def test_round_trip_from_consumed_ticks_and_the_floor():
 def test_parameters_are_checked():
     with pytest.raises(ValueError, match='percentile'):
         DelayEstimator(percentile=0)
+    with pytest.raises(ValueError, match='ignore_slowest'):
+        DelayEstimator(window=1)
     with pytest.raises(ValueError, match='window size'):
-        DelayEstimator(window=0)
+        DelayEstimator(window=0, ignore_slowest=0)

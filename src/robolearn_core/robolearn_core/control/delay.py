@@ -8,9 +8,12 @@ hold to avoid a stall). The estimate is the larger of the two windows' high perc
 Why a windowed percentile, not a running maximum: LeRobot's RTC keeps the maximum ever seen, so one
 warm-up call of 21 ticks made an SO-101 skip 21 of every 30 actions for good (lerobot#4223). Here each
 window keeps the last ``window`` measurements younger than ``max_age`` seconds (always at least the
-newest); with p90 over 20 values a single outlier is never the 90th percentile once ten or more
-normal calls are in the window, and it ages out entirely after ``window`` calls or ``max_age`` seconds.
-``floor`` is a lower bound for the estimate (e.g. one control tick, or a known transport latency).
+newest), and the estimate is the ``percentile`` (p90) of the window without its ``ignore_slowest``
+slowest values (1). Dropping the slowest matters while the window is still filling: right after a
+warm-up call, a p90 over two or five values is that call; without it, one slow call never counts,
+whatever the fill, while a real slow-down (every call slower) moves the estimate within a few calls.
+An outlier leaves the window entirely after ``window`` calls or ``max_age`` seconds. ``floor`` bounds the
+estimate from below (e.g. one control tick, or a known transport latency).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ class DelayEstimator:
     """Seconds from an observation (or a request) to its chunk's arrival: a high percentile of recent calls."""
 
     def __init__(self, window: int = 20, max_age: float = 30.0, percentile: float = 90.0, floor: float = 0.0,
-                 initial: float = 0.0) -> None:
+                 initial: float = 0.0, ignore_slowest: int = 1) -> None:
         if not 0 < percentile <= 100:
             raise ValueError(f'percentile must be in (0, 100]; got {percentile}')
         if floor < 0 or initial < 0:
@@ -54,8 +57,11 @@ class DelayEstimator:
         self.percentile = percentile
         self.floor = floor
         self.initial = initial
+        self.ignore_slowest = ignore_slowest
         self._latency = MeasurementWindow(window, max_age)
         self._round_trip = MeasurementWindow(window, max_age)
+        if not 0 <= ignore_slowest < window:
+            raise ValueError(f'ignore_slowest must be in [0, window); got {ignore_slowest}')
 
     def observe_chunk(self, stamp: float, arrival: float) -> None:
         """(a) A chunk computed from the observation at ``stamp`` arrived at ``arrival``."""
@@ -83,5 +89,7 @@ class DelayEstimator:
         self._round_trip.clear()
 
     def _percentile(self, window: MeasurementWindow, now: float) -> float | None:
-        values = window.values(now)
+        values = np.sort(window.values(now))
+        if len(values) > self.ignore_slowest:  # with fewer, all there is (a first call cannot be told from an outlier)
+            values = values[:len(values) - self.ignore_slowest]
         return float(np.percentile(values, self.percentile)) if len(values) else None
