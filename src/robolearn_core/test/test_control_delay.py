@@ -5,12 +5,18 @@ import pytest
 from robolearn_core.control.delay import DelayEstimator
 
 
-def test_one_slow_call_among_50ms_calls_is_forgotten_within_a_bounded_number_of_calls():
+def steady(calls: int = 20, latency: float = 0.05) -> tuple[DelayEstimator, float]:
+    """An estimator that has seen ``calls`` chunks every 0.5 s, each ``latency`` s after its observation."""
     est = DelayEstimator(window=20, percentile=90)
     t = 0.0
-    for _ in range(20):
+    for _ in range(calls):
         t += 0.5
-        est.observe_chunk(t - 0.05, t)
+        est.observe_chunk(t - latency, t)
+    return est, t
+
+
+def test_one_slow_call_among_50ms_calls_is_forgotten_within_a_bounded_number_of_calls():
+    est, t = steady()
     t += 1.0
     est.observe_chunk(t - 1.0, t)  # a warm-up or a GC pause
     # ten or more normal calls in the window: the outlier is never the 90th percentile
@@ -36,11 +42,7 @@ def test_a_slow_first_call_stops_counting_at_the_next_call_and_leaves_after_a_wi
 
 
 def test_a_real_slow_down_moves_the_estimate_within_a_few_calls():
-    est = DelayEstimator(window=20, percentile=90)
-    t = 0.0
-    for _ in range(20):
-        t += 0.5
-        est.observe_chunk(t - 0.05, t)
+    est, t = steady()
     calls = 0
     while est.estimate(t) < 0.2:
         t += 0.5
