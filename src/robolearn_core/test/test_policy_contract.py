@@ -1,5 +1,5 @@
 """Configs, checkpoints and inputs that do not fit fail with messages naming what is wrong;
-the shared pieces (schedules, observation history, guided flow sampling) do what they promise."""
+the shared pieces (schedules, observation history, guided flow and diffusion sampling) do what they promise."""
 
 from __future__ import annotations
 
@@ -127,19 +127,44 @@ def test_observation_history_is_kept_and_reset(images):
     assert torch.equal(batch['observation.state'][0, 0], batch['observation.state'][0, 1])
 
 
-def test_flow_guided_sampling_continues_the_prefix():
+@pytest.mark.parametrize('name', ['flow', 'diffusion'])
+def test_guided_sampling_follows_the_prefix(name):
+    """Untrained networks: guidance brings the first steps to the prefix; weights 0 give the unguided sample.
+    Trained policies: test_policy_guided.py."""
     source = two_path_dataset(num_episodes=4)
-    policy = _build('flow', source, STATE_ONLY['flow'])
+    policy = _build(name, source, STATE_ONLY[name])
+    obs = {'observation.state': np.array([0.0, -1.0], np.float32)}
     prefix = np.stack([np.linspace(0, 0.3, 5), np.linspace(-1, -0.6, 5)], axis=1).astype(np.float32)
-    chunk = policy.predict_chunk({'observation.state': np.array([0.0, -1.0], np.float32)},
-                                 generator=torch.Generator().manual_seed(0), prefix=prefix)
+    chunk = policy.predict_chunk(obs, generator=torch.Generator().manual_seed(0), prefix=prefix)
+    free = policy.predict_chunk(obs, generator=torch.Generator().manual_seed(0))
     assert chunk.shape == (16, 2)
-    np.testing.assert_allclose(chunk[:5], prefix, atol=1e-4)
-    free = policy.predict_chunk({'observation.state': np.array([0.0, -1.0], np.float32)},
-                                generator=torch.Generator().manual_seed(0))
-    assert not np.allclose(free[:5], prefix, atol=1e-2)
+    far = np.abs(free[:5] - prefix).max()
+    assert far > 0.5
+    # guidance pulls: a weight-1 step ends within a few percent of the distance the unguided one was (diffusion:
+    # DDIM clips x0 to the dataset range, and this prefix starts on its edge)
+    assert np.abs(chunk[:5] - prefix).max() < {'flow': 0.05, 'diffusion': 0.1}[name] * far
+    zero = policy.predict_chunk(obs, generator=torch.Generator().manual_seed(0), prefix=prefix, prefix_weights=np.zeros(5))
+    np.testing.assert_allclose(zero, free, atol=1e-5)
     with pytest.raises(ValueError, match='prefix'):
         policy.predict_chunk({'observation.state': np.zeros(2, np.float32)}, prefix=np.zeros((17, 2)))
+    with pytest.raises(ValueError, match='prefix_weights'):
+        policy.predict_chunk(obs, prefix=prefix, prefix_weights=np.full(5, 2.0))
+
+
+def test_explicit_observation_frames_bypass_the_per_call_history(images):
+    config = make_config('diffusion', {**WITH_IMAGES['diffusion'], 'n_obs_steps': 2})
+    policy = make_policy(config, images.features, images.camera_keys, images.stats)
+    frames = [{k: images[i][k] for k in ('observation.state', 'observation.images.cam0')} for i in (3, 4)]
+    batch = policy.observation_batch(frames=frames)
+    assert torch.equal(batch['observation.state'][0, 0], torch.as_tensor(frames[0]['observation.state']))
+    assert torch.equal(batch['observation.state'][0, 1], torch.as_tensor(frames[1]['observation.state']))
+    assert not policy._history  # the policy's own history is neither used nor changed
+    chunk = policy.predict_chunk(observation_frames=frames, generator=torch.Generator().manual_seed(0))
+    assert chunk.shape == (8, 6)
+    with pytest.raises(ValueError, match='n_obs_steps=2'):
+        policy.predict_chunk(observation_frames=frames[:1])
+    with pytest.raises(ValueError, match='observation or observation_frames'):
+        policy.predict_chunk()
 
 
 def test_squared_cosine_schedule_and_ddim_inverts_noise():

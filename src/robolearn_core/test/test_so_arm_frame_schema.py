@@ -42,3 +42,16 @@ def test_without_calibrations_values_stay_radians():
         FrameSchema((), calibration(), None)
     with pytest.raises(ValueError, match='5 values per step; the SO arm has 6'):
         schema.actions_to_radians(np.zeros((3, 5)))
+
+
+def test_radians_to_actions_inverts_actions_to_radians():
+    cal = calibration()
+    schema = FrameSchema((), cal, cal)
+    radians = np.array([[0.1, -0.2, 0.3, 0.0, 0.5, 0.2], [0.0, 0.0, 0.0, 0.0, 0.0, 0.1]])
+    actions = schema.radians_to_actions(radians)
+    assert actions.dtype == np.float32 and actions.shape == (2, 6)
+    np.testing.assert_allclose(actions[:, :5], np.degrees(radians[:, :5]), atol=1e-4)
+    np.testing.assert_allclose(schema.actions_to_radians(actions), radians, atol=1e-5)
+    np.testing.assert_array_equal(FrameSchema(()).radians_to_actions(radians), radians.astype(np.float32))
+    with pytest.raises(ValueError, match='radians have 5 values per step'):
+        schema.radians_to_actions(np.zeros(5))

@@ -15,6 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .common.base import Policy
+from .common.config import PolicyConfig
 from .common.normalization import Normalizer
 from .registry import policy_classes
 
@@ -25,10 +26,14 @@ FORMAT_VERSION = 1
 
 
 def save_policy(policy: Policy, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-    """Write the three files into ``directory`` (created); ``extra`` goes into config.json (e.g. the step)."""
+    """Write the three files into ``directory`` (created); ``extra`` goes into config.json (e.g. the step), and
+    so does ``policy.deployment`` (the training data's fps, names, cameras and units) when it is set."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    meta = {'format': FORMAT_VERSION, 'policy': policy.config.name, 'config': policy.config.to_dict(), **(extra or {})}
+    meta = {'format': FORMAT_VERSION, 'policy': policy.config.name, 'config': policy.config.to_dict()}
+    if policy.deployment is not None:  # what deployment needs of the training data (policies/deployment.py)
+        meta['deployment'] = policy.deployment
+    meta.update(extra or {})
     weights = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
     # write to temporary names first so a crash never leaves a half-written checkpoint under the real names
     tmp_weights, tmp_stats, tmp_cfg = (directory / f'.{n}.tmp' for n in (WEIGHTS_FILE, STATS_FILE, CONFIG_FILE))
@@ -53,12 +58,18 @@ def read_checkpoint_config(directory: str | Path) -> dict[str, Any]:
     return meta
 
 
+def config_from_meta(meta: dict[str, Any]) -> PolicyConfig:
+    """The policy config stored in a checkpoint's config.json."""
+    config_cls, _ = policy_classes(meta['policy'])
+    return config_cls.from_dict(meta['config'])
+
+
 def load_policy(directory: str | Path, device: str | torch.device = 'cpu') -> Policy:
-    """Rebuild the policy of a checkpoint on ``device``, in eval mode."""
+    """Rebuild the policy of a checkpoint on ``device``, in eval mode (``policy.deployment``: None if it has none)."""
     directory = Path(directory)
     meta = read_checkpoint_config(directory)
-    config_cls, policy_cls = policy_classes(meta['policy'])
-    config = config_cls.from_dict(meta['config'])
+    _, policy_cls = policy_classes(meta['policy'])
+    config = config_from_meta(meta)
     for name in (WEIGHTS_FILE, STATS_FILE):
         if not (directory / name).is_file():
             raise FileNotFoundError(f'checkpoint {directory} lacks {name}')
@@ -85,4 +96,5 @@ def load_policy(directory: str | Path, device: str | torch.device = 'cpu') -> Po
         raise ValueError(f'checkpoint {directory} does not match its {CONFIG_FILE} ({meta["policy"]}): '
                          + ' | '.join(parts))
     policy.load_state_dict(weights)
+    policy.deployment = meta.get('deployment')
     return policy.to(device).eval()

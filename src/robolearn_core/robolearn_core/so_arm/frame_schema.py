@@ -71,12 +71,15 @@ class FrameSchema:
 
     def actions_to_radians(self, actions: np.ndarray) -> np.ndarray:
         """(..., 6) actions in dataset units (a policy's chunk) -> joint radians, float64."""
-        actions = np.asarray(actions, dtype=np.float64)
-        if actions.shape[-1] != len(JOINT_NAMES):
-            raise ValueError(f'actions have {actions.shape[-1]} values per step; the SO arm has {len(JOINT_NAMES)}')
+        actions = _per_joint(actions, 'actions')
         if self.action_calibration is None:
             return actions
         return self.action_calibration.lerobot_to_radians(actions)
+
+    def radians_to_actions(self, radians: np.ndarray) -> np.ndarray:
+        """(..., 6) joint radians -> actions in dataset units (float32): the setpoints a real-time-chunking
+        policy continues (the executor's pending part) are radians, the policy works in dataset units."""
+        return self._to_dataset(_per_joint(radians, 'radians'), self.action_calibration)
 
     @staticmethod
     def _to_dataset(radians: np.ndarray, calibration: ArmCalibration | None) -> np.ndarray:
@@ -84,3 +87,10 @@ class FrameSchema:
         if calibration is not None:
             values = calibration.radians_to_lerobot(values)
         return values.astype(np.float32)
+
+
+def _per_joint(values: np.ndarray, what: str) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[-1] != len(JOINT_NAMES):
+        raise ValueError(f'{what} have {values.shape[-1]} values per step; the SO arm has {len(JOINT_NAMES)}')
+    return values

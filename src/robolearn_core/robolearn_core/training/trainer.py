@@ -23,6 +23,7 @@ from tqdm import tqdm
 from ..dataset.api import FrameSource
 from ..policies.checkpoint import load_policy, read_checkpoint_config, save_policy
 from ..policies.common.base import Policy
+from ..policies.deployment import deployment_metadata
 from ..policies.registry import make_config, make_policy
 from .frame_table import FrameTable
 from .loss_plot import write_loss_curve
@@ -174,6 +175,7 @@ def fit(source: FrameSource, policy_name: str | None, settings: TrainSettings,
         policy.train()
     else:
         policy = make_policy(config, source.features, list(source.camera_keys), source.stats).to(device)
+    policy.deployment = deployment_metadata(source, policy.config)  # every checkpoint saved below carries it
     obs_keys, keys = _needed_keys(policy)
 
     t_load = time.perf_counter()

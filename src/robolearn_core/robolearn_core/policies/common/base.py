@@ -9,7 +9,7 @@ see normalized values.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +31,9 @@ class Policy(nn.Module):
         self._history: deque[dict[str, torch.Tensor]] = deque(maxlen=config.n_obs_steps)
         self._graph_dtype: torch.dtype | None | bool = False  # False: no CUDA graph
         self._graph = None
+        #: what deployment needs to know of the training data (fps, feature names, cameras, units), written
+        #: into the checkpoint by save_policy; see policies/deployment.py. None when unknown.
+        self.deployment: dict[str, Any] | None = None
 
     # --- to implement -------------------------------------------------------------------------------
     def loss(self, batch: Mapping[str, torch.Tensor], generator: torch.Generator | None = None
@@ -106,8 +109,33 @@ class Policy(nn.Module):
         """Forget the observation history (call at the start of an episode)."""
         self._history.clear()
 
-    def observation_batch(self, observation: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-        """One observation (dataset layout: state (S,), images (3, H, W)) -> a batch of one with history."""
+    def observation_batch(self, observation: Mapping[str, Any] | None = None,
+                          frames: Sequence[Mapping[str, Any]] | None = None) -> dict[str, torch.Tensor]:
+        """A batch of one with ``n_obs_steps`` frames (dataset layout: state (S,), images (3, H, W)).
+
+        ``frames``: the whole history, oldest first, already 1/fps apart (control.observation_history picks
+        them by time); the policy's own history is neither used nor changed. ``observation``: one frame,
+        appended to the policy's own history, once per call (a chunk apart when called once a chunk).
+        """
+        cfg = self.config
+        if frames is not None:
+            if len(frames) != cfg.n_obs_steps:
+                raise ValueError(f'observation_frames has {len(frames)} frames; the {cfg.name} policy takes '
+                                 f'n_obs_steps={cfg.n_obs_steps}, oldest first, 1/fps apart')
+            history = [self._observation_frame(f) for f in frames]
+        elif observation is None:
+            raise ValueError('give an observation or observation_frames')
+        else:
+            frame = self._observation_frame(observation)
+            if not self._history:
+                self._history.extend([frame] * cfg.n_obs_steps)
+            else:
+                self._history.append(frame)
+            history = list(self._history)
+        return {k: torch.stack([f[k] for f in history])[None] for k in history[0]}
+
+    def _observation_frame(self, observation: Mapping[str, Any]) -> dict[str, torch.Tensor]:
+        """One observation's tensors on the policy's device, checked against the features the policy reads."""
         cfg = self.config
         needed = ([cfg.state_key] if cfg.uses_state else []) + list(cfg.camera_keys or [])
         missing = [k for k in needed if k not in observation]
@@ -123,20 +151,17 @@ class Policy(nn.Module):
                 raise ValueError(f'observation {key!r} has shape {tuple(value.shape)}, the policy expects '
                                  f'{tuple(expected)}')
             frame[key] = value
-        if not self._history:
-            self._history.extend([frame] * cfg.n_obs_steps)
-        else:
-            self._history.append(frame)
-        return {k: torch.stack([f[k] for f in self._history])[None] for k in needed}
+        return frame
 
     @torch.no_grad()
-    def predict_chunk(self, observation: Mapping[str, Any], generator: torch.Generator | None = None,
-                      **options: Any) -> np.ndarray:
-        """(horizon, action_dim) float32 actions in dataset units for one observation."""
+    def predict_chunk(self, observation: Mapping[str, Any] | None = None, generator: torch.Generator | None = None,
+                      *, observation_frames: Sequence[Mapping[str, Any]] | None = None, **options: Any) -> np.ndarray:
+        """(horizon, action_dim) float32 actions in dataset units for one observation, or for an explicit history
+        (``observation_frames``: n_obs_steps observations, oldest first, 1/fps apart; see observation_batch)."""
         was_training = self.training
         self.eval()
         try:
-            batch = self.observation_batch(observation)
+            batch = self.observation_batch(observation, observation_frames)
             if self._graph_dtype is not False and not options and generator is None and self.device.type == 'cuda':
                 if self._graph is None:
                     from .cuda_graph import GraphedSampler

@@ -1,17 +1,45 @@
-"""Config fields and network shared by the two generative chunk models (diffusion and flow)."""
+"""Config fields and network shared by the two generative chunk models (diffusion and flow), and the
+guidance both use to continue a prefix for real-time chunking.
+
+Real-time chunking (Black, Galliker, Levine 2025, "Real-Time Execution of Action Chunking Flow Policies",
+Algorithm 1, a PiGDM-style guidance): at each sampling step the network's prediction of the final chunk is
+compared with the prefix Y (the previous chunk's setpoints still to execute, normalized), and the step gets
+the vector-Jacobian product ``(W (Y - clean))^T d clean / dx`` scaled by ``min(beta, (1 - t) / (t r_t^2))``,
+``r_t^2 = (1 - t)^2 / (t^2 + (1 - t)^2)``, t the straight path's time (0 noise, 1 data). Why guidance rather than
+overwriting the prefix (inpainting): the correction flows through the network's Jacobian into every step of
+the chunk, so the free part bends to continue the prefix instead of meeting it with a seam. Measured with
+test_policy_guided.py's tiny diffusion policy: inpainting matched the prefix exactly, but where the chunk
+left the prefix its largest step reached 3.5x (continuing its own previous chunk) and 5.1x (a prefix from
+the other mode) the policy's own largest step, a turn back to its own plan; guidance stayed under 1x (median
+0.46x), with a median prefix error of 0.05 against 0.22 unguided. Guidance is soft: a prefix far from what the
+policy would do from this observation is followed only partly (beta=5: 19 of 24 flow and 22 of 24 diffusion
+chunks switched to a prefix from the other mode). The price is one backward pass per sampling step.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import torch
 
 from .base import Policy
 from .config import PolicyConfig
 from .observation import ObservationEncoder
 from .unet1d import ConditionalUnet1D
+
+#: the paper's clip on the guidance weight (beta): larger follows the prefix more tightly, at the cost of
+#: pulling the sample off what the policy learned
+MAX_GUIDANCE_WEIGHT = 5.0
+
+
+def guidance_weight(t: float, max_weight: float = MAX_GUIDANCE_WEIGHT) -> float:
+    """min(beta, (1 - t) / (t r_t^2)) = min(beta, (t^2 + (1 - t)^2) / (t (1 - t))); beta at t = 0 (and t = 1)."""
+    if t <= 0.0 or t >= 1.0:
+        return max_weight
+    return min(max_weight, (t * t + (1 - t) ** 2) / (t * (1 - t)))
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -62,3 +90,41 @@ class ChunkGeneratorPolicy(Policy):
         cfg = self.config
         key = cfg.state_key if cfg.uses_state else cfg.camera_keys[0]
         return batch[key].shape[0]
+
+    def prefix_target(self, prefix: torch.Tensor | np.ndarray, prefix_weights: torch.Tensor | np.ndarray | None, b: int,
+                      device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The prefix to continue, normalized and padded to the horizon: target (B, horizon, A), weights (1, horizon, 1).
+
+        ``prefix``: (k, A) or (B, k, A) actions in dataset units (k <= horizon); ``prefix_weights``: (k,) in
+        [0, 1] (default 1). Steps beyond k get weight 0: the sampler is free there.
+        """
+        cfg = self.config
+        prefix = torch.as_tensor(prefix, dtype=torch.float32, device=device)
+        if prefix.dim() == 2:
+            prefix = prefix.unsqueeze(0).expand(b, -1, -1)
+        k = prefix.shape[1] if prefix.dim() == 3 else 0
+        if prefix.dim() != 3 or prefix.shape[0] != b or prefix.shape[2] != cfg.action_dim or not 0 < k <= cfg.horizon:
+            raise ValueError(f'prefix must be (k, {cfg.action_dim}) with 0 < k <= {cfg.horizon}, got {tuple(prefix.shape)}')
+        weights = torch.ones(k, device=device)
+        if prefix_weights is not None:
+            weights = torch.as_tensor(prefix_weights, dtype=torch.float32, device=device)
+            if weights.shape != (k,) or weights.min() < 0 or weights.max() > 1:
+                raise ValueError(f'prefix_weights must be ({k},) values in [0, 1]')
+        target = torch.zeros((b, cfg.horizon, cfg.action_dim), device=device)
+        target[:, :k] = self.normalizer.normalize(cfg.action_key, prefix)
+        padded = torch.zeros((1, cfg.horizon, 1), device=device)
+        padded[0, :k, 0] = weights
+        return target, padded
+
+    @staticmethod
+    def guided(x: torch.Tensor, predict: Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]],
+               guide: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(network output, pull): ``predict(x)`` gives the network output and the clean chunk it implies; the
+        pull is the vector-Jacobian product (W (Y - clean))^T d clean / dx, with (Y, W) = ``guide``."""
+        target, weights = guide
+        with torch.enable_grad():
+            x = x.detach().requires_grad_(True)
+            output, clean = predict(x)
+            error = (weights * (target - clean)).detach()
+            (pull,) = torch.autograd.grad(clean, x, grad_outputs=error)
+        return output.detach(), pull

@@ -37,6 +37,18 @@ class DDPMSchedule:
         stride = self.num_train_steps // num_inference_steps
         return [i * stride for i in reversed(range(num_inference_steps))]
 
+    def flow_time(self, t: int) -> tuple[float, float]:
+        """(tau, scale): x_t = scale * x_tau of the straight path x_tau = tau x0 + (1 - tau) noise (t < 0: clean).
+
+        Why: x_t = sqrt(abar) x0 + sqrt(1 - abar) noise is the flow path scaled by sqrt(abar) + sqrt(1 - abar),
+        so a DDIM step from t to t_prev is a step of that path from tau to tau_prev, and a guidance term written
+        for flow matching's velocity (the RTC paper's) applies to DDIM through this change of variables.
+        """
+        if t < 0:
+            return 1.0, 1.0
+        a, n = math.sqrt(self.alphas_cumprod[t].item()), math.sqrt(1 - self.alphas_cumprod[t].item())
+        return a / (a + n), a + n
+
     def ddim_step(self, eps: torch.Tensor, t: int, t_prev: int, x_t: torch.Tensor,
                   clip: float | None = 1.0) -> torch.Tensor:
         """One deterministic DDIM step (eta = 0) from t to t_prev (t_prev < 0 means the clean sample)."""
