@@ -11,9 +11,9 @@ import pytest
 from robolearn_core.dataset.synthetic import rotating_arm_dataset
 from robolearn_core.policies import deployment as dep
 from robolearn_core.policies import load_policy, make_config, make_policy, save_policy
-from robolearn_core.policies.presets import WITH_IMAGES, quick_settings
 from robolearn_core.so_arm.frame_schema import POSITION_NAMES
 from robolearn_core.training.trainer import fit
+from tests.harness.tiny_policies import WITH_IMAGES, quick_settings
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')
 

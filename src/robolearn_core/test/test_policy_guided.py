@@ -15,8 +15,8 @@ import torch
 from robolearn_core.control.rtc import soft_mask_weights
 from robolearn_core.dataset.synthetic import two_path_dataset
 from robolearn_core.policies import load_policy
-from robolearn_core.policies.presets import STATE_ONLY, quick_settings
 from robolearn_core.training.trainer import fit
+from tests.harness.tiny_policies import STATE_ONLY, quick_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures('torch_one_thread')]
 

@@ -13,7 +13,7 @@ import torch
 
 from robolearn_core.dataset.synthetic import two_path_dataset
 from robolearn_core.policies import make_config, make_policy
-from robolearn_core.policies.presets import STATE_ONLY
+from tests.harness.tiny_policies import STATE_ONLY
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA GPU')
 
