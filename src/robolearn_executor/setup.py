@@ -18,6 +18,8 @@ setup(
                  'and safety limits.'),
     license='Apache-2.0',
     entry_points={
-        'console_scripts': [],
+        'console_scripts': [
+            'executor_node = robolearn_executor.executor_node:main',
+        ],
     },
 )

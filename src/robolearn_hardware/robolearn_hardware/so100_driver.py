@@ -14,7 +14,6 @@ delays it. Only a bad start (no port, missing servos, bad calibration) exits, wi
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -32,6 +31,7 @@ from robolearn_core.so_arm.joints import JOINT_NAMES, JointMessageError, positio
 from robolearn_ros.diagnostics import ERROR, OK, WARN, Status, publish_status_every
 from robolearn_ros.node_main import run_node
 from robolearn_ros.parameters import declare, refuse_invalid
+from robolearn_ros.realtime import use_realtime_priority
 from robolearn_ros.rejections import RejectionLog
 
 
@@ -99,15 +99,7 @@ class So100Driver(Node):
             self.controller.close()
 
     def _control_loop(self) -> None:
-        if self.realtime_priority:
-            try:
-                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
-                self.get_logger().info(f'control thread {threading.get_native_id()} runs SCHED_FIFO {self.realtime_priority}')
-            except PermissionError:
-                self.get_logger().warning(
-                    f'realtime_priority {self.realtime_priority}: not permitted (needs CAP_SYS_NICE '
-                    'or an rtprio limit); running with normal scheduling'
-                )
+        use_realtime_priority(self.realtime_priority, self.get_logger())
         schedule = FixedRateSchedule(self.rate_hz)
         while schedule.wait(self._stop) is not None:
             try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 from robolearn_ros.interrupt_once import raise_on_first_sigint
@@ -33,8 +33,10 @@ def run_node(make_node: Callable[[], Node], start_errors: tuple[type[BaseExcepti
         start = getattr(node, 'start', None)
         if start is not None:
             start()
+        executor = SingleThreadedExecutor()  # one executor for the node's life: no wait-set rebuild per callback
+        executor.add_node(node)
         while rclpy.ok() and not getattr(node, 'finished', False):
-            rclpy.spin_once(node, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
         code = getattr(node, 'exit_code', 0) or 0
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -16,7 +16,12 @@ from robolearn_core.so_arm.joints import JOINT_NAMES, LOWER, UPPER, JointMessage
 
 
 class ChunkRejected(ValueError):
-    """A chunk the executor will not play; the text says why (it goes to the log and /diagnostics)."""
+    """A chunk the executor will not play; the text says why (it goes to the log), ``kind`` names the check
+    that failed (diagnostics count rejections by kind)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
 
 
 def validate_chunk(joint_names: Sequence[str], positions: Sequence[Sequence[float]], time_from_start: Sequence[float],
@@ -32,35 +37,44 @@ def validate_chunk(joint_names: Sequence[str], positions: Sequence[Sequence[floa
     with ``max_speed`` (rad/s), two neighbouring setpoints further apart than that speed allows.
     """
     if len(positions) == 0:
-        raise ChunkRejected('chunk has no points')
+        raise ChunkRejected('no points', 'chunk has no points')
     if len(joint_names) == 0:
-        raise ChunkRejected(f'chunk names no joints; expected {list(joint_order)}')
+        raise ChunkRejected('joint names', f'chunk names no joints; expected {list(joint_order)}')
     if len(time_from_start) != len(positions):
-        raise ChunkRejected(f'{len(time_from_start)} times for {len(positions)} points')
+        raise ChunkRejected('times', f'{len(time_from_start)} times for {len(positions)} points')
     try:
         rows = np.stack([positions_by_name(joint_names, p, joint_order) for p in positions])
     except JointMessageError as err:
-        raise ChunkRejected(str(err)) from None
+        raise ChunkRejected('joint names', str(err)) from None
     times = np.asarray(time_from_start, dtype=np.float64)
     if not np.all(np.isfinite(times)) or not np.isfinite(stamp):
-        raise ChunkRejected('non-finite stamp or time_from_start')
+        raise ChunkRejected('times', 'non-finite stamp or time_from_start')
     if np.any(np.diff(times) <= 0):
-        raise ChunkRejected(f'time_from_start must increase strictly; got {np.round(times, 4).tolist()}')
+        raise ChunkRejected('times', f'time_from_start must increase strictly; got {np.round(times, 4).tolist()}')
     if stamp > now + max_future:
-        raise ChunkRejected(f'stamp is {stamp - now:.3f} s in the future (tolerance {max_future} s): are the clocks '
-                            f'of the policy and executor machines synchronised?')
+        raise ChunkRejected(
+            'stamp in the future',
+            f'stamp is {stamp - now:.3f} s in the future (tolerance {max_future} s): are the clocks '
+            f'of the policy and executor machines synchronised?',
+        )
     if stamp < now - max_age:
-        raise ChunkRejected(f'stamp is {now - stamp:.3f} s old (limit {max_age} s): stale policy')
+        raise ChunkRejected('stamp too old', f'stamp is {now - stamp:.3f} s old (limit {max_age} s): stale policy')
     below = rows < np.asarray(lower) - limit_tolerance
     above = rows > np.asarray(upper) + limit_tolerance
     if below.any() or above.any():
         point, joint = np.argwhere(below | above)[0]
-        raise ChunkRejected(f'point {point} puts {joint_order[joint]} at {rows[point, joint]:.3f} rad, outside its '
-                            f'limits [{lower[joint]:.3f}, {upper[joint]:.3f}]')
+        raise ChunkRejected(
+            'outside joint limits',
+            f'point {point} puts {joint_order[joint]} at {rows[point, joint]:.3f} rad, outside its '
+            f'limits [{lower[joint]:.3f}, {upper[joint]:.3f}]',
+        )
     if max_speed is not None and len(times) > 1:
         speed = np.abs(np.diff(rows, axis=0)) / np.diff(times)[:, None]
         if speed.max() > max_speed:
             point, joint = np.unravel_index(np.argmax(speed), speed.shape)
-            raise ChunkRejected(f'points {point}-{point + 1} move {joint_order[joint]} at {speed[point, joint]:.2f} rad/s '
-                                f'(limit {max_speed} rad/s)')
+            raise ChunkRejected(
+                'too fast',
+                f'points {point}-{point + 1} move {joint_order[joint]} at {speed[point, joint]:.2f} rad/s '
+                f'(limit {max_speed} rad/s)',
+            )
     return Chunk(stamp, times, rows)

@@ -44,6 +44,10 @@ class ObservationHistory:
         while len(self._times) > 1 and self._times[1] <= cutoff:
             del self._times[0], self._frames[0]
 
+    def newest_time(self) -> float | None:
+        """When the newest kept observation was taken, or None before any."""
+        return self._times[-1] if self._times else None
+
     def frames(self, t: float) -> list[Any] | None:
         """The ``n_obs_steps`` observations for an inference at ``t``, oldest first; None before the first one kept."""
         if not self._times or t < self._times[0] - STAMP_TOLERANCE:

@@ -1,0 +1,56 @@
+"""How smoothly the commands an arm received moved: jumps at chunk switches, jerk, time held.
+
+Why one module: the executor reports these on /diagnostics, ``bench/executor.py`` compares loops with
+them, and ``evaluate`` grades policies with them; all three must measure the same thing. A "switch jump"
+is the largest joint step of the first command after a new chunk took over; it is compared with the
+policy's own step-to-step motion (the largest step between switches), so a number says whether a switch
+added a discontinuity on top of the motion the policy asked for.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class MotionStats:
+    """Commands at a fixed period, as they were sent; ``switched`` marks the first command of a new chunk."""
+
+    def __init__(self, period: float, window: int = 3000) -> None:
+        self.period = period
+        self._recent: deque[np.ndarray] = deque(maxlen=4)  # for steps and the third difference
+        self.switch_steps: deque[float] = deque(maxlen=window)
+        self.steps: deque[float] = deque(maxlen=window)
+        self.jerk_sq: deque[float] = deque(maxlen=window)
+        self.commands = 0
+        self.held = 0
+
+    def add(self, command: np.ndarray | None, switched: bool = False, held: bool = False) -> None:
+        """One tick: the command sent (None: nothing sent yet); ``held``: the queue had no setpoint."""
+        if command is None:
+            return
+        self.commands += 1
+        self.held += int(held)
+        command = np.asarray(command, dtype=np.float64)
+        if self._recent:
+            step = float(np.max(np.abs(command - self._recent[-1])))
+            (self.switch_steps if switched else self.steps).append(step)
+        self._recent.append(command)
+        if len(self._recent) == 4:
+            c0, c1, c2, c3 = self._recent
+            jerk = (c3 - 3 * c2 + 3 * c1 - c0) / self.period ** 3
+            self.jerk_sq.append(float(np.mean(jerk ** 2)))
+
+    def reset_history(self) -> None:
+        """Forget the last commands (a new episode starts from elsewhere): no step across the gap."""
+        self._recent.clear()
+
+    def summary(self) -> dict[str, float]:
+        """max_switch_jump_rad, max_step_rad (between switches), rms_jerk (rad/s^3), held_fraction."""
+        return {
+            'max_switch_jump_rad': max(self.switch_steps, default=0.0),
+            'max_step_rad': max(self.steps, default=0.0),
+            'rms_jerk': float(np.sqrt(np.mean(self.jerk_sq))) if self.jerk_sq else 0.0,
+            'held_fraction': self.held / self.commands if self.commands else 0.0,
+        }
