@@ -1,4 +1,5 @@
-"""Test support: tiny configurations of the real policy classes, for CPU tests (seconds, not hours).
+"""Test support: tiny configurations of the real policy classes, for CPU tests (seconds, not hours), and
+session fixtures with a tiny trained SO-arm checkpoint for the deployment nodes' tests.
 
 ``STATE_ONLY`` drops the cameras; ``WITH_IMAGES`` keeps them with a narrow ResNet-18 (width 8).
 Use them as ``fit(..., policy_overrides=STATE_ONLY['act'])`` or ``fit --set`` one field at a time.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 STATE_ONLY: dict[str, dict[str, Any]] = {
     'mlp': {'camera_keys': [], 'hidden_dims': [128, 128]},
@@ -37,3 +40,42 @@ def quick_settings(output_dir: str | Path, steps: int, **overrides: Any):
                                   save_every=steps, log_every=max(1, steps // 10), progress=False, seed=0)
     values.update(overrides)
     return TrainSettings(**values)
+
+
+def so_checkpoint(output_dir: str | Path, policy: str = 'flow', steps: int = 150, camera_hw: tuple[int, int] = (24, 32),
+                  **overrides: Any) -> Path:
+    """A checkpoint of a tiny policy trained on a synthetic SO-arm dataset (LeRobot SO units, one camera ``cam0``),
+    carrying the deployment metadata a policy node needs. Seconds on one CPU thread."""
+    import torch
+
+    from robolearn_core.dataset.synthetic import rotating_arm_dataset
+    from robolearn_core.so_arm.frame_schema import POSITION_NAMES
+    from robolearn_core.training.trainer import fit
+
+    source = rotating_arm_dataset(num_episodes=4, length=40, cameras=1, image_hw=camera_hw)
+    for key in ('observation.state', 'action'):
+        source.features[key]['names'] = list(POSITION_NAMES)
+    source.info = {'robot_type': 'so101_follower'}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        summary = fit(source, policy, quick_settings(output_dir, steps), {**WITH_IMAGES[policy], **overrides})
+    finally:
+        torch.set_num_threads(threads)
+    return Path(summary['last_checkpoint'])
+
+
+@pytest.fixture(scope='session')
+def so_flow_checkpoint(tmp_path_factory) -> Path:
+    """A tiny flow policy for an SO arm with one 24x32 camera ``cam0``, trained once per test session."""
+    return so_checkpoint(tmp_path_factory.mktemp('so_flow'), 'flow')
+
+
+@pytest.fixture(scope='session')
+def so_calibration(tmp_path_factory) -> Path:
+    """The calibration of a simulated SO arm (robolearn_core.feetech.sim_bus), as a file."""
+    from robolearn_core.feetech.sim_bus import matching_calibration
+
+    path = tmp_path_factory.mktemp('calibration') / 'follower.json'
+    matching_calibration().save(path)
+    return path

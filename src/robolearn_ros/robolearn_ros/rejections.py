@@ -1,8 +1,8 @@
 """Counting and logging rejected input (a malformed command, a bad chunk) without flooding the log.
 
-Why: a sender stuck on a bad message repeats it at 50 Hz. Each new reason is logged at once (so every
+Why: a sender stuck on a bad message repeats it at 50 Hz. Each new message is logged at once (so every
 distinct problem reaches the user), a repeated one at most once per ``repeat_period_s``; the counts by
-reason go to /diagnostics.
+kind go to /diagnostics.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ class RejectionLog:
     def total(self) -> int:
         return sum(self.by_reason.values())
 
-    def reject(self, reason: str, message: str) -> None:
-        """Count ``reason`` and log ``message`` unless the same reason was logged within the repeat period."""
-        self.by_reason[reason] += 1
+    def reject(self, kind: str, message: str) -> None:
+        """Count a rejection of ``kind``; log ``message`` unless the same message was logged within the repeat period."""
+        self.by_reason[kind] += 1
         now = self.clock()
-        if reason != self._last_reason or now - self._last_logged >= self.repeat_period_s:
+        if message != self._last_reason or now - self._last_logged >= self.repeat_period_s:
             self.warn(message)
-            self._last_reason, self._last_logged = reason, now
+            self._last_reason, self._last_logged = message, now

@@ -45,7 +45,7 @@ def validate_chunk(joint_names: Sequence[str], positions: Sequence[Sequence[floa
     try:
         rows = np.stack([positions_by_name(joint_names, p, joint_order) for p in positions])
     except JointMessageError as err:
-        raise ChunkRejected('joint names', str(err)) from None
+        raise ChunkRejected('non-finite' if 'non-finite' in str(err) else 'joint names', str(err)) from None
     times = np.asarray(time_from_start, dtype=np.float64)
     if not np.all(np.isfinite(times)) or not np.isfinite(stamp):
         raise ChunkRejected('times', 'non-finite stamp or time_from_start')
