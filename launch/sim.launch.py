@@ -12,15 +12,19 @@ drivers start when world_node logs that its simulated buses are ready.
 Arguments:
     seed    the first episode's seed (default 0); /world_node/reset counts up from it. Demonstrations use
             training seeds 0..4999, `evaluate` the evaluation seeds 5000..9999 (robolearn_sim.episode_layout)
+    expert  true (default): the scripted expert moves the leader arm; false: the leader stays at home
+    teleop  true (default): teleop_node drives the follower from the leader; false: something else commands
+            it (policy.launch.py's executor)
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from launch import LaunchDescription
 from robolearn_bringup.sim_ready import start_when_buses_ready
 
 
@@ -29,8 +33,10 @@ def generate_launch_description() -> LaunchDescription:
     params = PathJoinSubstitution([config, 'sim.yaml'])
     follower_yaml = PathJoinSubstitution([config, 'so100_follower.yaml'])
     leader_yaml = PathJoinSubstitution([config, 'so100_leader.yaml'])
-    seed = {'seed': ParameterValue(LaunchConfiguration('seed'), value_type=int)}
-    world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params, seed], output='screen')
+    world_args = {'seed': ParameterValue(LaunchConfiguration('seed'), value_type=int),
+                  'expert': ParameterValue(LaunchConfiguration('expert'), value_type=bool)}
+    world = Node(package='robolearn_sim', executable='world_node', name='world_node', parameters=[params, world_args],
+                 output='screen')
     drivers = [
         Node(
             package='robolearn_hardware',
@@ -54,9 +60,12 @@ def generate_launch_description() -> LaunchDescription:
                 default_value='0',
                 description='first episode seed: training 0..4999 (demonstrations), evaluation 5000..9999',
             ),
+            DeclareLaunchArgument('expert', default_value='true', description='the scripted expert moves the leader arm'),
+            DeclareLaunchArgument('teleop', default_value='true', description='teleop_node: the leader drives the follower'),
             world,
             start_when_buses_ready(drivers, target_action=world),
-            Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen'),
+            Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen',
+                 condition=IfCondition(LaunchConfiguration('teleop'))),
             Node(package='robolearn_camera', executable='camera_node', name='front_camera', parameters=[params], output='screen'),
             Node(package='robolearn_camera', executable='camera_node', name='wrist_camera', parameters=[params], output='screen'),
         ]

@@ -6,17 +6,18 @@
 Arguments (each defaults to the value in the YAML file):
     follower_port, leader_port                  serial devices of the arms
     follower_calibration, leader_calibration    LeRobot calibration JSON files written by `calibrate`
+    leader                                      true (default): the leader arm too; false: the follower only
 With a simulated arm: `sim_bus --link /tmp/so100_follower --calibration-out /tmp/so100_follower.json` and
 pass those paths.
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
+from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
-
-from launch import LaunchDescription
 
 
 def generate_launch_description() -> LaunchDescription:
@@ -45,6 +46,7 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
         [
             *args,
+            DeclareLaunchArgument('leader', default_value='true', description='start the leader arm driver too'),
             Node(
                 package='robolearn_hardware',
                 executable='so100_driver',
@@ -58,6 +60,7 @@ def generate_launch_description() -> LaunchDescription:
                 name='so100_leader',
                 parameters=[leader_yaml, leader_overrides],
                 output='screen',
+                condition=IfCondition(LaunchConfiguration('leader')),
             ),
         ]
     )

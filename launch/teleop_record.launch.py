@@ -17,6 +17,7 @@ Arguments:
                             real arms only; see so100.launch.py
 """
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition, UnlessCondition
 from launch.launch_description_sources import PythonLaunchDescriptionSource
@@ -25,7 +26,6 @@ from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
-from launch import LaunchDescription
 from robolearn_bringup.sim_ready import start_when_buses_ready
 from robolearn_sim.graph_paths import calibration_file
 

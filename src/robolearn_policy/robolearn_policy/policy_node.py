@@ -53,6 +53,8 @@ class PolicyNode(Node):
         super().__init__('policy_node', **kwargs)
         p = lambda *a: declare(self, *a)  # noqa: E731
         self.checkpoint = p('checkpoint', '', 'policy checkpoint directory (fit: <output>/checkpoints/best)')
+        self.expected_policy = p('policy', '', "the kind of policy the checkpoint must hold (act, diffusion, flow, mlp); "
+                                 "'' accepts any")
         self.device = p('device', 'auto', "torch device: auto (cuda if there is one), cpu, cuda, cuda:1")
         self.dtype = p('dtype', 'float32', 'inference weights: float32 or bfloat16 (GPU)')
         self.cuda_graph = p('cuda_graph', False, 'GPU: replay the whole sampler as one CUDA graph')
@@ -106,6 +108,9 @@ class PolicyNode(Node):
         calibration = ArmCalibration.load(self.calibration_file) if self.calibration_file else None
         self.deployed = DeployedPolicy(self.checkpoint, device, calibration, dtype=self.dtype, cuda_graph=self.cuda_graph)
         d = self.deployed
+        if self.expected_policy and d.config.name != self.expected_policy:
+            raise ValueError(f'{self.get_name()}: checkpoint {self.checkpoint} holds a {d.config.name} policy, not '
+                             f'{self.expected_policy} (parameter policy); pass its checkpoint, or policy:={d.config.name}')
         self.state = 'warming up'
         seconds = d.warm_up(self.warmup_calls)
         streams = [STATE] + [f'camera {c}' for c in d.cameras]
