@@ -1,23 +1,28 @@
 """evaluate: run episodes closed-loop in the simulated world through the ROS node graph and report success.
 
+    evaluate --checkpoint runs/act/checkpoints/best --episodes 50 --seed 5000 --json
+    evaluate --checkpoint DIR --aggregation rtc --threshold 0.5 --extra-delay 0.1
     evaluate --expert --episodes 100 --seed 5000 --json
+    evaluate --expert --episodes 50 --seed 0 --record DIR        (demonstrations: failed ones are re-recorded)
 
-With ``--expert`` the scripted expert moves the simulated leader arm; its joints go through the leader's
-simulated Feetech bus and the leader so100_driver to /leader/joint_states, the teleop node turns them
-into the follower's commands at 50 Hz, the follower so100_driver writes them to the follower's simulated
-bus, whose goals move the world's MuJoCo arm; two camera nodes render the world (96x128 by default).
-Each episode ends when the world reports success, or fails when the expert is done and the cube is not
-placed. Seeds: evaluation 5000..9999, training 0..4999.
-``real_time_factor`` is simulated over wall time, both read from the world's clocks at the end of each
-episode and summed (the world steps to the wall clock, so it reads 1 less the part of a tick it trails
-by); ``sim_time_lost_s`` is the wall time the world fell too far behind to simulate (0: it kept real
-time throughout); ``seconds_per_episode`` is the wall time evaluate saw per episode.
+The joints reach MuJoCo only through the real follower so100_driver and its simulated Feetech bus; the
+world is seen only through the two camera nodes (96x128 by default) and the driver's joint states.
+With ``--checkpoint`` the policy_node and the executor_node (config/policy.yaml) drive the follower, as
+policy.launch.py starts them; an episode ends when the world reports success, or fails after
+``--max-episode-s`` simulated seconds. With ``--expert`` the scripted expert moves the simulated leader
+arm and teleop_node copies it to the follower; an episode fails when the expert is done and the cube is
+not placed. Seeds: evaluation 5000..9999 (a checkpoint is only ever evaluated there), training 0..4999.
+
+Reported: ``success_rate``, ``episodes``, ``mean_time_to_success_s``, ``motion`` (the executor's largest
+jump at a chunk switch against its largest step between switches, RMS jerk, time held, stalls) and
+``per_episode``. ``real_time_factor`` is simulated over wall time from the world's own clocks; the world
+steps to the wall clock, and ``sim_time_lost_s`` is the wall time it fell too far behind to simulate (0:
+it kept real time throughout, so what the policy saw did not depend on the machine's load).
 """
 
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import sys
 import time
@@ -25,229 +30,134 @@ from pathlib import Path
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
-from rclpy.node import Node
-from rclpy.qos import qos_profile_sensor_data
-from sensor_msgs.msg import Image
-from std_msgs.msg import String
-from std_srvs.srv import Trigger
-from tqdm import tqdm
 
-from robolearn_eval.sim_graph import SIM_NODES, SimGraph, bus_paths
+from robolearn_core.control.action_queue import MODES
+from robolearn_eval.episodes import EpisodePlan, EpisodeRunner, EpisodeWatcher, summarize, write_table
+from robolearn_eval.sim_graph import SimGraph, bus_paths, graph_nodes
 from robolearn_sim.episode_layout import seed_split
 
-#: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
-SETTLE_S = 1.5
-JOINT_PATH = (
-    'drivers: expert -> leader sim bus -> so100_leader -> /leader/joint_states -> teleop_node -> '
-    '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo'
-)
+EXPERT_PATH = ('expert -> leader sim bus -> so100_leader -> /leader/joint_states -> teleop_node -> '
+               '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo')
+POLICY_PATH = ('cameras + /follower/joint_states -> policy_node -> /policy/action_chunk -> executor_node (50 Hz) -> '
+               '/follower/joint_commands -> so100_follower -> follower sim bus -> MuJoCo')
 
 
-class EpisodeWatcher(Node):
-    """Listens to /sim/episode and the camera images, and calls the world's reset service."""
-
-    def __init__(self) -> None:
-        super().__init__('evaluate')
-        self.episode: dict | None = None
-        self.frames = collections.Counter()
-        self.create_subscription(String, '/sim/episode', self._on_episode, 10)
-        for camera in ('front', 'wrist'):
-            self.create_subscription(
-                Image, f'/cameras/{camera}/image_raw', lambda _msg, c=camera: self.frames.update([c]), qos_profile_sensor_data
-            )
-        self.reset_client = self.create_client(Trigger, '/world_node/reset')
-        self.recorder = {name: self.create_client(Trigger, f'/recorder/{name}') for name in ('start_episode', 'save_episode')}
-
-    def _on_episode(self, msg: String) -> None:
-        self.episode = json.loads(msg.data)
-
-
-def _spin_until(node: Node, predicate, timeout: float, what: str, graph: SimGraph) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f'timed out after {timeout:.0f} s waiting for {what}')
-        if graph.crashed():
-            raise RuntimeError('a node of the simulated graph died: ' + '\n'.join(graph.crashed()))
-        rclpy.spin_once(node, timeout_sec=0.05)
-
-
-def _recorder_call(node: EpisodeWatcher, graph: SimGraph, service: str, timeout: float = 60.0) -> str:
-    """Call a recorder service; start_episode is retried while the recorder waits for its streams."""
-    client, deadline = node.recorder[service], time.monotonic() + timeout
-    _spin_until(node, client.service_is_ready, timeout, f'the recorder service {service}', graph)
-    while True:
-        future = client.call_async(Trigger.Request())
-        _spin_until(node, future.done, 30.0, f'the recorder to answer {service}', graph)
-        if future.result().success:
-            return future.result().message
-        if 'cannot start' not in future.result().message or time.monotonic() > deadline:
-            raise RuntimeError(f'recorder {service} failed: {future.result().message}')
-        rclpy.spin_once(node, timeout_sec=0.5)
-
-
-def run_expert_evaluation(
-    episodes: int,
-    seed: int,
-    width: int,
-    height: int,
-    episode_timeout: float,
-    progress: bool,
-    record: Path | None = None,
-    task: str = '',
-) -> dict:
-    """Run the expert for ``episodes`` seeds through the simulated graph; with ``record``, each episode is also
-    recorded by recorder_node (teleop_record.launch.py's recorder) into a LeRobot v3.0 dataset there."""
-    cameras = {'source': 'sim', 'width': width, 'height': height}
-    overrides = {'world_node': {'seed': seed, 'expert': True}, 'front_camera': dict(cameras), 'wrist_camera': dict(cameras)}
-    nodes = SIM_NODES
-    if record is not None:
-        nodes = (*SIM_NODES, ('robolearn_teleop', 'recorder_node', 'recorder', 'recorder.yaml'))
-        overrides['recorder'] = {
-            'root': str(record),
-            'task': task,
-            'calibration_file': bus_paths()['so100_follower']['calibration_file'],
-        }
-    results = []
+def run_evaluation(args: argparse.Namespace) -> dict:
+    """Start the graph, run the episodes, stop the graph; the report."""
+    policy = args.checkpoint is not None
+    calibration = bus_paths()['so100_follower']['calibration_file']
+    cameras = {'source': 'sim', 'width': args.width, 'height': args.height}
+    overrides = {'world_node': {'seed': args.seed, 'expert': not policy},
+                 'front_camera': dict(cameras), 'wrist_camera': dict(cameras)}
+    if policy:
+        overrides['policy_node'] = {'checkpoint': str(args.checkpoint), 'calibration_file': calibration,
+                                    'device': args.device, 'extra_delay_s': args.extra_delay, 'seed': args.seed}
+        overrides['executor_node'] = {'calibration_file': calibration,
+                                      **({'aggregation': args.aggregation} if args.aggregation else {}),
+                                      **({'threshold': args.threshold} if args.threshold else {})}
+    if args.record is not None:
+        overrides['recorder'] = {'root': str(args.record), 'task': args.task, 'calibration_file': calibration,
+                                 'action_topic': '/follower/joint_commands' if policy else '/leader/joint_states'}
+    plan = EpisodePlan(args.seed, args.episodes, policy, max_sim_s=args.max_episode_s, wall_timeout_s=args.episode_timeout,
+                       record=args.record is not None, progress=not args.no_progress)
+    if args.record is not None and not policy:  # demonstrations: only successful ones are saved
+        plan.keep = lambda result: result['success']
+        plan.max_seeds = 2 * args.episodes + 10
     rclpy.init()
     try:
-        with SimGraph(overrides, nodes=nodes) as graph:
+        with SimGraph(overrides, nodes=graph_nodes(policy, args.record is not None)) as graph:
             node = EpisodeWatcher()
-            _spin_until(
-                node, lambda: node.episode is not None and node.episode['seed'] == seed, 90.0, 'the world to start', graph
-            )
-            _spin_until(node, lambda: sum(node.frames.values()) > 0, 60.0, 'the first camera frame', graph)
+            runner = EpisodeRunner(graph, node)
             cpu_start, run_start = graph.cpu_seconds(), time.monotonic()
-            for i in tqdm(range(episodes), desc='episodes', unit='ep', disable=not progress, file=sys.stderr):
-                want = seed + i
-                if i > 0:
-                    _spin_until(node, lambda: node.reset_client.service_is_ready(), 30.0, 'the reset service', graph)
-                    future = node.reset_client.call_async(Trigger.Request())
-                    _spin_until(node, future.done, 30.0, 'the reset service to answer', graph)
-                    if not future.result().success:
-                        raise RuntimeError(f'reset to seed {want} failed: {future.result().message}')
-                    _spin_until(
-                        node,
-                        lambda want=want: node.episode['seed'] == want and node.episode['sim_time'] < 0.5,
-                        30.0,
-                        f'episode {want} to start',
-                        graph,
-                    )
-                if record is not None:
-                    _recorder_call(node, graph, 'start_episode')
-                wall_start, frames_start = time.monotonic(), sum(node.frames.values())
-                sim_start = node.episode['sim_time']
-                expert_done_at = None
-
-                def finished() -> bool:
-                    nonlocal expert_done_at
-                    e = node.episode
-                    if e['success']:
-                        return True
-                    if e['expert_done'] and expert_done_at is None:
-                        expert_done_at = e['sim_time']
-                    return expert_done_at is not None and e['sim_time'] - expert_done_at > SETTLE_S
-
-                _spin_until(node, finished, episode_timeout, f'episode {want} to end', graph)
-                wall = time.monotonic() - wall_start
-                if record is not None:
-                    _recorder_call(node, graph, 'save_episode')
-                e = node.episode
-                results.append(
-                    {
-                        'seed': want,
-                        'strategy': e['strategy'],
-                        'success': bool(e['success']),
-                        'sim_s': e['sim_time'] - sim_start,
-                        'wall_s': wall,
-                        # The world's own clocks, read at one instant: simulated time and wall time since reset.
-                        'lost_s': e['lost_s'],
-                        'world_sim_s': e['sim_time'],
-                        'world_wall_s': e['sim_time'] / max(e['real_time_factor'], 1e-9),
-                        'camera_fps': (sum(node.frames.values()) - frames_start) / wall / 2,
-                    }
-                )
+            runner.run(plan)
             run_wall = time.monotonic() - run_start
             cpu = {k: (v - cpu_start.get(k, 0.0)) / run_wall for k, v in graph.cpu_seconds().items()}
             node.destroy_node()
     finally:
         rclpy.try_shutdown()
-    n = len(results)
-    sim, wall = sum(r['sim_s'] for r in results), sum(r['wall_s'] for r in results)
-    world_sim, world_wall = sum(r['world_sim_s'] for r in results), sum(r['world_wall_s'] for r in results)
-    strategies = collections.Counter(r['strategy'] for r in results)
-    return {
-        'success_rate': sum(r['success'] for r in results) / n,
-        'episodes': n,
-        'first_seed': seed,
-        'real_time_factor': world_sim / world_wall,
-        'sim_time_lost_s': sum(r['lost_s'] for r in results),
-        'seconds_per_episode': wall / n,
-        'sim_seconds_per_episode': sim / n,
-        'strategy_share': {k: v / n for k, v in sorted(strategies.items())},
-        'camera_fps_mean': sum(r['camera_fps'] for r in results) / n,
-        'camera_size': f'{height}x{width}',
-        'cpu_cores_by_node': {k: round(v, 3) for k, v in cpu.items()},
-        'failed_seeds': [r['seed'] for r in results if not r['success']],
-        'policy': 'scripted expert',
-        'joint_path': JOINT_PATH,
-        'recorded_to': str(record) if record is not None else None,
+    if plan.record and not policy and sum(r.get('recorded', False) for r in plan.results) < args.episodes:
+        raise RuntimeError(f'only {sum(r["recorded"] for r in plan.results)} of {args.episodes} demonstrations '
+                           f'succeeded in {len(plan.results)} seeds: the expert fails too often on this machine')
+    extra = {
+        'policy': 'scripted expert' if not policy else str(args.checkpoint),
+        'joint_path': POLICY_PATH if policy else EXPERT_PATH,
+        'camera_size': f'{args.height}x{args.width}',
+        'recorded_to': str(args.record) if args.record is not None else None,
     }
+    if policy:
+        extra |= {'aggregation': args.aggregation or 'config/policy.yaml', 'threshold': args.threshold or 'config/policy.yaml',
+                  'extra_delay_s': args.extra_delay, 'device': args.device, 'max_episode_s': args.max_episode_s}
+    return summarize(plan.results, plan, cpu, extra)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog='evaluate', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument('--checkpoint', type=Path, metavar='DIR', help='a policy checkpoint (fit: <output>/checkpoints/best)')
+    who.add_argument('--expert', action='store_true', help='the scripted expert instead of a policy')
+    parser.add_argument('--episodes', type=int, default=10, help='number of episodes, seeds SEED..SEED+N-1 (default 10)')
+    parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds 5000..9999; default 5000)')
+    parser.add_argument('--aggregation', choices=MODES, help='executor merge mode (default: config/policy.yaml)')
+    parser.add_argument('--threshold', type=float, help='executor g: request when remaining / horizon < g (default: YAML)')
+    parser.add_argument('--device', default='auto', help='policy_node torch device (auto: cuda if there is one)')
+    parser.add_argument('--extra-delay', type=float, default=0.0, metavar='S', help='seconds added to every inference')
+    parser.add_argument('--max-episode-s', type=float, default=30.0, help='simulated seconds a policy gets (default 30)')
+    parser.add_argument('--width', type=int, default=128, help='camera width in pixels, 128..640 (default 128)')
+    parser.add_argument('--height', type=int, default=96, help='camera height in pixels, 96..480 (default 96)')
+    parser.add_argument('--episode-timeout', type=float, default=120.0, help='wall seconds before an episode counts as stuck')
+    parser.add_argument('--record', type=Path, metavar='DIR', help='also record the episodes into a LeRobot v3.0 dataset at '
+                        'DIR (created or resumed); with --expert only successful ones are kept, and failed seeds are '
+                        'replaced by the next ones (demonstrations: use training seeds, 0..4999)')
+    parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
+    parser.add_argument('--table', type=Path, metavar='FILE', help='also write the per-episode outcomes as a markdown table')
+    parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
+    parser.add_argument('--no-progress', action='store_true', help='no progress bar')
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        parser.error('--episodes must be >= 1')
+    last = args.seed + args.episodes - 1
+    try:
+        split = seed_split(args.seed)
+        seed_split(last)
+    except ValueError as e:
+        parser.error(str(e))
+    if split != seed_split(last):
+        parser.error(f'seeds {args.seed}..{last} straddle the training and evaluation ranges')
+    if args.checkpoint is not None and split != 'eval':
+        parser.error(f'a checkpoint is evaluated on held-out seeds only (5000..9999), not {args.seed}..{last}')
+    if args.checkpoint is not None and not (args.checkpoint / 'config.json').is_file():
+        parser.error(f'{args.checkpoint} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
+    if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
+        parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
+    if args.threshold is not None and not 0 < args.threshold <= 1:
+        parser.error(f'--threshold {args.threshold} is outside (0, 1]')
+    if args.extra_delay < 0 or args.max_episode_s <= 0:
+        parser.error('--extra-delay must be >= 0 and --max-episode-s > 0')
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog='evaluate', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--expert', action='store_true', help='run the scripted expert (the only mode so far)')
-    parser.add_argument('--episodes', type=int, default=10, help='number of episodes, seeds SEED..SEED+N-1 (default 10)')
-    parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds 5000..9999; default 5000)')
-    parser.add_argument('--width', type=int, default=128, help='camera width in pixels, 128..640 (default 128)')
-    parser.add_argument('--height', type=int, default=96, help='camera height in pixels, 96..480 (default 96)')
-    parser.add_argument('--episode-timeout', type=float, default=60.0, help='wall seconds before an episode counts as stuck')
-    parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
-    parser.add_argument(
-        '--record',
-        type=Path,
-        metavar='DIR',
-        help='also record every episode into a LeRobot v3.0 dataset at DIR (created or resumed); use '
-        'training seeds (0..4999) for demonstrations',
-    )
-    parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
-    args = parser.parse_args(argv)
-    if not args.expert:
-        parser.error('only --expert is implemented so far (evaluating a checkpoint comes with the policy node)')
-    if args.episodes < 1:
-        parser.error('--episodes must be >= 1')
+    args = parse(argv)
+    print(f'evaluate: joint path: {POLICY_PATH if args.checkpoint else EXPERT_PATH}', file=sys.stderr)
     try:
-        seed_split(args.seed)
-        seed_split(args.seed + args.episodes - 1)
-    except ValueError as e:
-        parser.error(str(e))
-    if seed_split(args.seed) != seed_split(args.seed + args.episodes - 1):
-        parser.error(f'seeds {args.seed}..{args.seed + args.episodes - 1} straddle the training and evaluation ranges')
-    if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
-        parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
-    print(f'evaluate: joint path: {JOINT_PATH}', file=sys.stderr)
-    try:
-        report = run_expert_evaluation(
-            args.episodes,
-            args.seed,
-            args.width,
-            args.height,
-            args.episode_timeout,
-            progress=True,
-            record=args.record,
-            task=args.task,
-        )
+        report = run_evaluation(args)
     except (KeyboardInterrupt, ExternalShutdownException):
         print('evaluate: interrupted; the simulated graph was stopped', file=sys.stderr)
         sys.exit(130)
     except (TimeoutError, RuntimeError) as e:
         print(f'evaluate: {e}', file=sys.stderr)
         sys.exit(1)
-    print(
-        f"success rate {report['success_rate']:.3f} over {report['episodes']} episodes from seed {args.seed}; "
-        f"real-time factor {report['real_time_factor']:.3f}; {report['seconds_per_episode']:.1f} s per episode"
-    )
+    if args.table:
+        write_table(report, args.table)
+    time_to_success = report['mean_time_to_success_s']
+    print(f"success rate {report['success_rate']:.3f} over {report['episodes']} episodes from seed {args.seed}; "
+          + (f'mean time to success {time_to_success:.1f} s; ' if time_to_success is not None else '')
+          + f"real-time factor {report['real_time_factor']:.3f}, sim time lost {report['sim_time_lost_s']:.2f} s; "
+          f"{report['seconds_per_episode']:.1f} s per episode")
+    if 'motion' in report:
+        m = report['motion']
+        print(f"motion: max switch jump {m['max_switch_jump_rad']} rad (max step between switches {m['max_step_rad']} rad), "
+              f"RMS jerk {m['rms_jerk_mean']}, held {m['held_fraction_mean']}, stalls {m['stalls']}")
     if args.json:
         print(json.dumps(report))
 

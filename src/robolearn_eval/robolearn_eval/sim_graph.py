@@ -33,7 +33,19 @@ SIM_NODES = (
     ('robolearn_camera', 'camera_node', 'front_camera', 'sim.yaml'),
     ('robolearn_camera', 'camera_node', 'wrist_camera', 'sim.yaml'),
 )
+#: The deployment graph in place of teleop (as policy.launch.py starts it), with config/policy.yaml.
+POLICY_NODES = (
+    ('robolearn_policy', 'policy_node', 'policy_node', 'policy.yaml'),
+    ('robolearn_executor', 'executor_node', 'executor_node', 'policy.yaml'),
+)
+RECORDER = ('robolearn_teleop', 'recorder_node', 'recorder', 'recorder.yaml')
 WORLD_START_TIMEOUT_S = 120.0
+
+
+def graph_nodes(policy: bool, record: bool) -> tuple[tuple[str, str, str, str], ...]:
+    """The simulated graph with the expert (teleop) or a policy (policy + executor) driving, and a recorder."""
+    nodes = tuple(n for n in SIM_NODES if not (policy and n[1] == 'teleop_node'))
+    return nodes + (POLICY_NODES if policy else ()) + ((RECORDER,) if record else ())
 
 
 def bus_paths(domain: str | None = None) -> dict[str, dict[str, str]]:

@@ -10,7 +10,10 @@ from robolearn_eval.evaluate import main
 @pytest.mark.parametrize(
     ('argv', 'message'),
     [
-        (['--episodes', '3'], 'only --expert'),
+        (['--episodes', '3'], 'one of the arguments --checkpoint --expert is required'),
+        (['--checkpoint', '/tmp', '--seed', '0'], 'held-out seeds only'),
+        (['--checkpoint', '/nonexistent-ckpt'], 'is not a policy checkpoint'),
+        (['--expert', '--threshold', '1.5'], 'outside (0, 1]'),
         (['--expert', '--episodes', '0'], '--episodes must be >= 1'),
         (['--expert', '--seed', '4999', '--episodes', '2'], 'straddle'),
         (['--expert', '--seed', '12000'], 'outside the documented ranges'),

@@ -42,10 +42,6 @@ class MotionStats:
             jerk = (c3 - 3 * c2 + 3 * c1 - c0) / self.period ** 3
             self.jerk_sq.append(float(np.mean(jerk ** 2)))
 
-    def reset_history(self) -> None:
-        """Forget the last commands (a new episode starts from elsewhere): no step across the gap."""
-        self._recent.clear()
-
     def summary(self) -> dict[str, float]:
         """max_switch_jump_rad, max_step_rad (between switches), rms_jerk (rad/s^3), held_fraction."""
         return {
