@@ -1,4 +1,5 @@
-"""make demo's program end to end on a tiny run: record in simulation, validate, plot, train."""
+"""make demo's program end to end on a tiny run: record, validate, plot, train, evaluate, roll out, report;
+and an interrupted run continued: finished stages are kept."""
 
 import json
 import os
@@ -12,19 +13,37 @@ from tests.harness.ros_graph import DomainLease
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow
-def test_demo_records_trains_and_reports(tmp_path):
+def demo(tmp_path, *args):
     lease = DomainLease()
     try:
         env = {**os.environ, 'ROS_DOMAIN_ID': str(lease.domain_id), 'ROS_AUTOMATIC_DISCOVERY_RANGE': 'LOCALHOST'}
-        r = subprocess.run(['demo', '--runs', str(tmp_path), '--episodes', '2', '--policy', 'mlp', '--steps', '20'],
-                           capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
+        return subprocess.run(['demo', '--runs', str(tmp_path), *args], capture_output=True, text=True, timeout=900,
+                              cwd=REPO, env=env)
     finally:
         lease.release()
-    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
+    tiny = ['--episodes', '2', '--policy', 'mlp', '--eval-episodes', '1', '--device', 'cpu']
+    first = demo(tmp_path, *tiny, '--steps', '0')          # fit refuses 0 steps: the run stops after the plots
+    assert first.returncode == 1 and 'fit failed' in first.stderr, first.stdout + first.stderr
     (run,) = tmp_path.iterdir()
+    state = json.loads((run / 'state.json').read_text())
+    assert state['record']['done'] and state['record']['recorded_episodes'] == 2 and 'fit' not in state
+    recorded_in = state['record']['seconds']
+
+    # continue with a valid budget (the run's settings are kept, except what the new invocation cannot change)
+    state['settings']['steps'] = 20
+    (run / 'state.json').write_text(json.dumps(state))
+    second = demo(tmp_path, *tiny)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f'continuing {run}' in second.stdout
     report = json.loads((run / 'report.json').read_text())
-    assert report['record']['result']['episodes'] == 2
+    assert report['record']['seconds'] == recorded_in                      # not recorded again
+    assert report['evaluate']['result']['episodes'] == 1 and report['evaluate']['result']['first_seed'] == 5000
     assert (run / 'dataset' / 'meta' / 'info.json').exists() and list((run / 'plots').glob('*.png'))
-    assert (run / 'checkpoint').is_dir() and any((run / 'checkpoint').rglob('model.safetensors'))
-    assert 'Not implemented yet' in (run / 'report.md').read_text()
+    assert (run / 'train' / 'checkpoints' / 'best' / 'model.safetensors').exists()
+    assert (run / 'rollout_front.mp4').stat().st_size > 0 and (run / 'rollout_plots' / 'episode_0_frames.png').exists()
+    text = (run / 'report.md').read_text()
+    assert 'success rate' in text and '| seed | success |' in text and 'loss_curve.png' in text

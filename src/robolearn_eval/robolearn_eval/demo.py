@@ -1,13 +1,18 @@
-"""`make demo`: run the most complete part of the robolearn pipeline that exists, and say what is missing.
+"""`make demo`: from demonstrations to a policy that does the task, in the simulated world, end to end.
 
-1. record expert demonstrations in the simulated world through the real node graph (world with simulated
-   Feetech buses, both so100_drivers, teleop, two sim cameras, recorder_node): `evaluate --expert --record`;
+1. record: the scripted expert demonstrates the task through the teleop/recording graph (world with simulated
+   Feetech buses, both so100_drivers, teleop, two sim cameras, recorder_node); failed demonstrations are
+   discarded and replaced by further seeds, as a careful operator would (`evaluate --expert --record`);
 2. validate and plot the dataset (`dataset validate`, `dataset plot`);
-3. train a policy on it (`fit`).
-Closed-loop evaluation of the trained policy needs the policy node and the executor (the deployment issue):
-the report lists it as not implemented yet instead of pretending to run it.
+3. train a policy on it (`fit`; ACT by default, sized to reach the goal on 2 CPU cores; the GPU when there is one);
+4. evaluate it closed-loop through the deployment graph (policy_node + 50 Hz executor_node) on held-out seeds
+   (`evaluate --checkpoint`);
+5. record one more held-out rollout of the policy for the report's contact sheet and video.
 
-Everything goes under runs/demo/<timestamp>/ (git-ignored): dataset/, checkpoint/, logs and report.md.
+Everything goes under runs/demo/<timestamp>/: dataset/, checkpoint/, rollout/, logs, report.md (success rate,
+loss curve, per-episode table, contact sheet, video) and report.json. Re-running continues the newest
+unfinished run: finished stages are kept, an interrupted recording continues with further seeds, an
+interrupted training resumes from its last checkpoint.
 """
 
 from __future__ import annotations
@@ -15,104 +20,184 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-NOT_YET = [('closed-loop evaluation of the trained policy (policy node + executor)', 'deployment and closed-loop issues')]
+#: fit arguments of the demo's policies: sized so that training fits the demo's budget on 2 CPU cores
+DEMO_FIT = {
+    'act': ['--set', 'horizon=50', '--set', 'd_model=256', '--set', 'n_heads=8', '--set', 'dim_feedforward=1024',
+            '--set', 'n_encoder_layers=2', '--set', 'n_vae_encoder_layers=2', '--set', 'vision_width=16',
+            '--set', 'latent_dim=16', '--set', 'kl_weight=10', '--batch-size', '32', '--lr', '3e-4'],
+    'diffusion': ['--recipe', 'diffusion-paper', '--set', 'down_dims=[64,128,256]', '--set', 'vision_width=16',
+                  '--batch-size', '32'],
+    'flow': ['--recipe', 'flow-paper', '--set', 'down_dims=[64,128,256]', '--set', 'vision_width=16',
+             '--batch-size', '32'],
+    'mlp': ['--set', 'vision_width=16', '--batch-size', '64'],
+}
+#: the executor's merge mode for each policy (evaluate --aggregation)
+DEMO_AGGREGATION = {'act': 'temporal_ensemble', 'diffusion': 'rtc', 'flow': 'rtc', 'mlp': 'blend'}
+STAGES = ('record', 'validate', 'plot', 'fit', 'evaluate', 'rollout', 'report')
 
 
-def _run(step: str, cmd: list[str], run_dir: Path) -> dict:
-    """Run one stage as its own command (as a user would), log it, and parse its JSON last line if any."""
-    print(f'demo: {step}: {" ".join(cmd)}', flush=True)
-    start = time.monotonic()
-    log = run_dir / f'{step}.log'
-    with open(log, 'w') as out:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=out, text=True)
-    out_text = proc.stdout
-    log.write_text(log.read_text() + out_text)
-    if proc.returncode != 0:
-        raise RuntimeError(f'{step} failed (exit {proc.returncode}); see {log}')
-    lines = [line for line in out_text.splitlines() if line.strip()]
-    result = {'seconds': round(time.monotonic() - start, 1), 'log': str(log)}
-    if lines and lines[-1].startswith('{'):
-        result['result'] = json.loads(lines[-1])
-    return result
+class Stage:
+    """Run one stage as its own command (as a user would): progress to the terminal, everything to its log."""
+
+    def __init__(self, run_dir: Path, state: dict) -> None:
+        self.run_dir, self.state = run_dir, state
+
+    def done(self, name: str) -> bool:
+        return self.state.get(name, {}).get('done', False)
+
+    def run(self, name: str, cmd: list[str]) -> dict:
+        print(f'\ndemo: {name}: {" ".join(cmd)}', flush=True)
+        start = time.monotonic()
+        log = self.run_dir / f'{name}.log'
+        with open(log, 'a') as out:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdout = []
+            for line in proc.stderr:       # progress bars and logs: shown and kept
+                sys.stderr.write(line)
+                out.write(line)
+            stdout = proc.stdout.read().splitlines()
+            out.write('\n'.join(stdout) + '\n')
+        proc.wait()
+        if proc.returncode != 0:
+            raise RuntimeError(f'{name} failed (exit {proc.returncode}); see {log}')
+        lines = [line for line in stdout if line.strip()]
+        for line in lines[-3:]:
+            print(f'demo: {name}: {line[:300]}', flush=True)
+        result = {'seconds': round(time.monotonic() - start, 1) + self.state.get(name, {}).get('seconds', 0.0),
+                  'log': str(log), 'done': True}
+        if lines and lines[-1].startswith('{'):
+            result['result'] = json.loads(lines[-1])
+        self.state[name] = result
+        (self.run_dir / 'state.json').write_text(json.dumps(self.state, indent=2))
+        return result
+
+
+def latest_unfinished(runs: Path) -> Path | None:
+    for run in sorted(runs.glob('*'), reverse=True):
+        state = run / 'state.json'
+        if state.is_file() and not json.loads(state.read_text()).get('report', {}).get('done'):
+            return run
+    return None
+
+
+def recorded_episodes(dataset: Path) -> int:
+    info = dataset / 'meta' / 'info.json'
+    return json.loads(info.read_text())['total_episodes'] if info.is_file() else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog='demo', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = Path(os.environ.get('ROBOLEARN_ROOT', Path.cwd()))
-    parser.add_argument(
-        '--runs', type=Path, default=root / 'runs' / 'demo', help='parent folder of the run (default: %(default)s)'
-    )
-    parser.add_argument('--episodes', type=int, default=4, help='expert episodes to record, training seeds from 0 (default 4)')
-    parser.add_argument(
-        '--policy', default='act', choices=['mlp', 'act', 'diffusion', 'flow'], help='policy to train (default act)'
-    )
-    parser.add_argument('--steps', type=int, default=200, help='training steps, CPU-sized (default 200)')
+    parser.add_argument('--runs', type=Path, default=root / 'runs' / 'demo', help='parent of the runs (default: %(default)s)')
+    parser.add_argument('--new', action='store_true', help='start a new run even if the newest one is unfinished')
+    parser.add_argument('--episodes', type=int, default=50, help='expert demonstrations to record (default 50)')
+    parser.add_argument('--policy', default='act', choices=sorted(DEMO_FIT), help='policy to train (default act)')
+    parser.add_argument('--train-minutes', type=float, default=30.0, help='training budget in minutes (default 30)')
+    parser.add_argument('--steps', type=int, default=20000, help='training steps at most (the time budget usually ends it)')
+    parser.add_argument('--eval-episodes', type=int, default=20, help='held-out evaluation episodes (default 20)')
+    parser.add_argument('--device', default='auto', help='training and inference device (auto: cuda if there is one)')
     args = parser.parse_args(argv)
-    run_dir = args.runs / datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')
-    run_dir.mkdir(parents=True)
-    dataset, checkpoint = run_dir / 'dataset', run_dir / 'checkpoint'
-    print(f'demo: writing to {run_dir}')
-    report: dict = {'run_dir': str(run_dir)}
+    run_dir = None if args.new else latest_unfinished(args.runs)
+    if run_dir is None:
+        run_dir = args.runs / datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')
+        run_dir.mkdir(parents=True)
+        print(f'demo: writing to {run_dir}', flush=True)
+    else:
+        print(f'demo: continuing {run_dir} (finished stages are kept; `demo --new` starts over)', flush=True)
+    state_file = run_dir / 'state.json'
+    state = json.loads(state_file.read_text()) if state_file.is_file() else {'settings': vars(args) | {'runs': str(args.runs)}}
+    settings = state['settings']
+    stage = Stage(run_dir, state)
+    dataset, train_dir, rollout = run_dir / 'dataset', run_dir / 'train', run_dir / 'rollout'
+    checkpoint = train_dir / 'checkpoints' / 'best'
+    policy = settings['policy']
+    started = time.monotonic()
     try:
-        report['record'] = _run(
-            'record',
-            ['evaluate', '--expert', '--episodes', str(args.episodes), '--seed', '0', '--record', str(dataset), '--json'],
-            run_dir,
-        )
-        report['validate'] = _run('validate', ['dataset', 'validate', str(dataset)], run_dir)
-        report['plot'] = _run(
-            'plot', ['dataset', 'plot', str(dataset), '--episode', '0', '--out', str(run_dir / 'plots')], run_dir
-        )
-        report['fit'] = _run(
-            'fit',
-            [
-                'fit',
-                '--dataset',
-                str(dataset),
-                '--policy',
-                args.policy,
-                '--steps',
-                str(args.steps),
-                '--output',
-                str(checkpoint),
-                '--no-progress',
-            ],
-            run_dir,
-        )
-        ok = True
-    except RuntimeError as e:
-        report['error'] = str(e)
-        print(f'demo: {e}', file=sys.stderr)
-        ok = False
-    report['not_yet_implemented'] = [f'{what} ({issue})' for what, issue in NOT_YET]
-    (run_dir / 'report.json').write_text(json.dumps(report, indent=2))
-    rec = report.get('record', {}).get('result', {})
+        if not stage.done('record'):
+            have = recorded_episodes(dataset)
+            next_seed = state.get('record', {}).get('next_seed', 0)
+            if have < settings['episodes']:
+                r = stage.run('record', ['evaluate', '--expert', '--episodes', str(settings['episodes'] - have), '--seed',
+                                         str(next_seed), '--record', str(dataset), '--json'])
+                r['next_seed'] = next_seed + r['result']['episodes']
+                r['recorded_episodes'] = recorded_episodes(dataset)
+        if not stage.done('validate'):
+            stage.run('validate', ['dataset', 'validate', str(dataset)])
+        if not stage.done('plot'):
+            stage.run('plot', ['dataset', 'plot', str(dataset), '--episode', '0', '--out', str(run_dir / 'plots')])
+        if not stage.done('fit'):
+            last = train_dir / 'checkpoints' / 'last'
+            resume = ['--resume', str(last)] if (last / 'config.json').is_file() else ['--policy', policy, *DEMO_FIT[policy]]
+            stage.run('fit', ['fit', '--dataset', str(dataset), *resume, '--steps', str(settings['steps']),
+                              '--time-limit', str(settings['train_minutes'] * 60), '--device', settings['device'],
+                              '--output', str(train_dir), '--val-every', '500', '--save-every', '1000'])
+        if not stage.done('evaluate'):
+            stage.run('evaluate', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', str(settings['eval_episodes']),
+                                   '--seed', '5000', '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
+                                   '--table', str(run_dir / 'episodes.md'), '--json'])
+        if not stage.done('rollout'):
+            shutil.rmtree(rollout, ignore_errors=True)
+            stage.run('rollout', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', '1', '--seed', '9000',
+                                  '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
+                                  '--record', str(rollout), '--video-codec', 'h264', '--json'])
+            stage.run('rollout_plot', ['dataset', 'plot', str(rollout), '--episode', '0', '--out', str(run_dir / 'rollout_plots'),
+                                       '--frames', '10'])
+            videos = sorted((rollout / 'videos').glob('observation.images.front/*/*.mp4'))
+            if videos:
+                shutil.copy(videos[0], run_dir / 'rollout_front.mp4')
+        write_report(run_dir, state, time.monotonic() - started)
+        state['report'] = {'done': True}
+        state_file.write_text(json.dumps(state, indent=2))
+        return 0
+    except (RuntimeError, KeyError) as e:
+        print(f'demo: {e}\ndemo: run `make demo` again to continue from here', file=sys.stderr)
+        write_report(run_dir, state, time.monotonic() - started, error=str(e))
+        return 1
+
+
+def write_report(run_dir: Path, state: dict, seconds: float, error: str = '') -> None:
+    """report.md and report.json: what was recorded, trained and measured, with pictures."""
+    s = state['settings']
     lines = ['# robolearn demo', '', f'Run: `{run_dir}`', '']
+    rec = state.get('record', {}).get('result')
     if rec:
-        lines += [
-            f'- recorded {rec["episodes"]} expert episodes through the ROS graph into `dataset/` '
-            f'(expert success {rec["success_rate"]:.2f}, real-time factor {rec["real_time_factor"]:.3f}, '
-            f'strategies {rec["strategy_share"]})'
-        ]
-    if 'plot' in report:
-        lines.append('- plots of episode 0 (joint curves, camera contact sheet): `plots/`')
-    if 'fit' in report:
-        lines.append(
-            f'- trained `{args.policy}` for {args.steps} steps into `checkpoint/` ({report["fit"]["seconds"]} s): '
-            f'{json.dumps(report["fit"].get("result", {}))[:300]}'
-        )
-    if 'error' in report:
-        lines.append(f'- FAILED: {report["error"]}')
-    lines += ['', '## Not implemented yet', ''] + [f'- {x}' for x in report['not_yet_implemented']]
+        lines.append(f"- **Demonstrations:** {state['record'].get('recorded_episodes', rec.get('recorded_episodes'))} "
+                     f"successful expert episodes recorded through the ROS graph into `dataset/` ({rec['episodes']} seeds "
+                     f"tried, failed and discarded: {rec['failed_seeds']}; real-time factor {rec['real_time_factor']:.3f}).")
+    fit = state.get('fit', {}).get('result')
+    if fit:
+        lines.append(f"- **Training:** `{s['policy']}` on {fit.get('device')}, {fit.get('steps')} steps in "
+                     f"{state['fit']['seconds']:.0f} s; validation loss {fit.get('first_val_loss'):.4g} -> "
+                     f"{fit.get('best_val_loss'):.4g} (best). ![loss curve](train/loss_curve.png)")
+    ev = state.get('evaluate', {}).get('result')
+    if ev:
+        lines += [f"- **Closed loop:** success rate **{ev['success_rate']:.2f}** over {ev['episodes']} held-out seeds "
+                  f"({ev['first_seed']}..{ev['first_seed'] + ev['episodes'] - 1}) through policy_node + executor_node "
+                  f"({ev.get('aggregation')}); mean time to success {ev['mean_time_to_success_s']} s; real-time factor "
+                  f"{ev['real_time_factor']:.3f}, simulated time lost {ev['sim_time_lost_s']:.2f} s.",
+                  f"- **Motion:** {json.dumps(ev.get('motion'))}"]
+    if (run_dir / 'episodes.md').is_file():
+        lines += ['', '## Episodes', '', (run_dir / 'episodes.md').read_text()]
+    sheet = run_dir / 'rollout_plots' / 'episode_0_frames.png'
+    if (run_dir / 'rollout_front.mp4').is_file():
+        lines += ['', '## A rollout (held-out seed 9000)', '', '[front camera video](rollout_front.mp4)', '']
+    if sheet.is_file():
+        lines.append('![rollout contact sheet](rollout_plots/episode_0_frames.png)')
+    lines += ['', '## Time by stage', '', '| stage | seconds |', '| --- | --- |']
+    lines += [f'| {name} | {state[name]["seconds"]} |' for name in STAGES if name in state and 'seconds' in state[name]]
+    lines.append(f'| this invocation | {seconds:.0f} |')
+    if error:
+        lines += ['', f'**Stopped:** {error}']
     (run_dir / 'report.md').write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
-    return 0 if ok else 1
+    (run_dir / 'report.json').write_text(json.dumps(state, indent=2))
+    print('\n'.join(lines), flush=True)
 
 
 if __name__ == '__main__':

@@ -57,6 +57,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
                                       **({'threshold': args.threshold} if args.threshold else {})}
     if args.record is not None:
         overrides['recorder'] = {'root': str(args.record), 'task': args.task, 'calibration_file': calibration,
+                                 'video_codec': args.video_codec,
                                  'action_topic': '/follower/joint_commands' if policy else '/leader/joint_states'}
     plan = EpisodePlan(args.seed, args.episodes, policy, max_sim_s=args.max_episode_s, wall_timeout_s=args.episode_timeout,
                        record=args.record is not None, progress=not args.no_progress)
@@ -109,6 +110,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         'DIR (created or resumed); with --expert only successful ones are kept, and failed seeds are '
                         'replaced by the next ones (demonstrations: use training seeds, 0..4999)')
     parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
+    parser.add_argument('--video-codec', choices=['av1', 'h264'], default='av1', help='recorded video codec (default av1)')
     parser.add_argument('--table', type=Path, metavar='FILE', help='also write the per-episode outcomes as a markdown table')
     parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
