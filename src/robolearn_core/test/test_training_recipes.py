@@ -18,8 +18,8 @@ from robolearn_core.policies.common.vision import ResNet18
 from robolearn_core.policies.presets import STATE_ONLY, WITH_IMAGES, quick_settings
 from robolearn_core.policies.recipes import RECIPES
 from robolearn_core.training.ema import WeightAverage, ema_decay
-from robolearn_core.training.settings import TrainSettings
 from robolearn_core.training.frame_table import FrameTable
+from robolearn_core.training.settings import TrainSettings
 from robolearn_core.training.trainer import STATE_FILE, fit, read_training_state
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')

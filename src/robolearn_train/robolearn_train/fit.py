@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     src = parser.add_argument_group('data')
     src.add_argument('--dataset', metavar='DIR', help='LeRobot v3.0 dataset root (meta/, data/, videos/)')
     src.add_argument('--synthetic', choices=SYNTHETIC,
-                     help='train on a built-in synthetic dataset instead (two_path: 2D bimodal; rotating_arm: 6D state + a camera)')
+                     help='train on a built-in synthetic dataset instead '
+                          '(two_path: 2D bimodal; rotating_arm: 6D state + a camera)')
     src.add_argument('--episodes', metavar='LIST', help='only these episodes of the dataset, e.g. 0,1,2 or 0-9')
     src.add_argument('--val-episodes', type=int, metavar='N',
                      help='held-out episodes for validation (default: 10%%, at least 1 with >= 2 episodes)')
@@ -104,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--output', metavar='DIR', help='output directory (default runs/<policy>-<time>)')
     run.add_argument('--resume', metavar='CKPT', help='continue from a checkpoint written by fit (checkpoints/last or step_*)')
     run.add_argument('--val-every', type=int, default=1000, metavar='N', help='validate (and keep the best) every N steps')
+    run.add_argument('--val-frames', type=int, default=2048, metavar='N',
+                     help='validate on (a fixed, seeded choice of) at most N held-out frames (default 2048)')
     run.add_argument('--save-every', type=int, default=5000, metavar='N', help='write checkpoints/step_N and last every N steps')
     run.add_argument('--log-every', type=int, default=50, metavar='N', help='log the training loss every N steps')
     run.add_argument('--no-progress', action='store_true', help='no progress bar (logs and summary only)')
@@ -193,7 +196,8 @@ def train_settings(args: argparse.Namespace, output: str):
         given = {k: recipe(args.recipe).train.get(k) if v is None else v for k, v in given.items()}
     return TrainSettings(
         output_dir=output, **given, device=args.device, amp=args.amp, workers=args.workers, seed=args.seed,
-        val_episodes=args.val_episodes, val_every=args.val_every, save_every=args.save_every,
+        val_episodes=args.val_episodes, val_every=args.val_every, val_max_frames=args.val_frames,
+        save_every=args.save_every,
         log_every=args.log_every, resume=args.resume, data_on_device=args.data_on_device, cache_dir=args.cache_dir,
         cuda_graph=args.cuda_graph, time_limit_s=parse_duration(args.time_limit), recipe=args.recipe,
         progress=not args.no_progress)

@@ -25,25 +25,26 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def _pss_bytes(pid: int) -> int:
+def _memory_bytes(pid: int, field: str) -> int:
     try:
         for line in Path(f'/proc/{pid}/smaps_rollup').read_text().splitlines():
-            if line.startswith('Pss:'):
+            if line.startswith(f'{field}:'):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
 
 
-def tree_memory_bytes(pid: int | None = None) -> int:
-    """Summed PSS of ``pid`` (default: this process) and all its descendants; 0 where /proc cannot tell."""
+def tree_memory_bytes(pid: int | None = None, field: str = 'Pss') -> int:
+    """Summed ``field`` (Pss, or Rss: shared pages once per process) of ``pid`` (default: this process) and all
+    its descendants, from /proc/<pid>/smaps_rollup; 0 where /proc cannot tell."""
     pending, total, seen = [pid or os.getpid()], 0, set()
     while pending:
         p = pending.pop()
         if p in seen:
             continue
         seen.add(p)
-        total += _pss_bytes(p)
+        total += _memory_bytes(p, field)
         pending += _children(p)
     return total
 

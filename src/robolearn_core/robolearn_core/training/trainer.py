@@ -394,8 +394,9 @@ def _fit(source: FrameSource, policy_name: str | None, settings: TrainSettings, 
     samples = trained_steps * settings.batch_size * ranks.world_size
     return {
         'policy': policy_name, 'steps': settings.steps, 'steps_done': done, 'interrupted': interrupted,
-        'device': str(device), 'world_size': ranks.world_size, 'rank': ranks.rank, 'bf16': use_bf16, 'cuda_graph': graphed is not None,
-        'ema_decay': settings.ema_decay, 'train_episodes': len(split['train']), 'val_episodes': len(split['val']),
+        'device': str(device), 'world_size': ranks.world_size, 'rank': ranks.rank, 'bf16': use_bf16,
+        'cuda_graph': graphed is not None, 'ema_decay': settings.ema_decay,
+        'train_episodes': len(split['train']), 'val_episodes': len(split['val']),
         'final_train_loss': history['train'][-1][1] if history['train'] else None,
         'first_val_loss': first_val, 'best_val_loss': history['best_val'],
         'final_val_loss': history['val'][-1][1] if history['val'] else None,
