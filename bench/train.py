@@ -188,7 +188,8 @@ def run_robolearn(args: argparse.Namespace, root: Path | None, batch: int, cuda_
     summary = fit(source, args.policy, TrainSettings(**{k: v for k, v in values.items() if k in known}), overrides)
     wall = time.perf_counter() - t0
     from robolearn_core.policies import load_policy
-    params = sum(p.numel() for p in load_policy(summary['last_checkpoint']).parameters())
+    main_rank = int(os.environ.get('RANK', '0')) == 0  # under torchrun only rank 0 writes checkpoints
+    params = sum(p.numel() for p in load_policy(summary['last_checkpoint']).parameters()) if main_rank else 0
     shutil.rmtree(out, ignore_errors=True)
     rate = summary['samples_per_s_after_warmup']
     return {'samples_per_s': round(rate, 1), 'ms_per_step': round(1000 * batch * summary.get('world_size', 1) / rate, 2),
