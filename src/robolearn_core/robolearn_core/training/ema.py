@@ -30,13 +30,13 @@ class WeightAverage:
         self.averaged = copy.deepcopy(policy).eval().requires_grad_(False)
         self._pairs = [(a, p) for a, p in zip(self.averaged.parameters(), policy.parameters())]
         self._float_params = [a for a, p in self._pairs if a.is_floating_point()]
-        self._sources = [p for a, p in self._pairs if a.is_floating_point()]
+        self._sources = [p.detach() for a, p in self._pairs if a.is_floating_point()]  # views: follow in-place updates
         self._buffers = list(zip(self.averaged.buffers(), policy.buffers()))
 
     @torch.no_grad()
     def update(self, step: int) -> None:
         """Fold in the weights after optimizer step ``step`` (0-based): a few fused kernels, no host sync."""
         weight = 1.0 - ema_decay(step, self.max_decay)
-        torch._foreach_lerp_(self._float_params, [p.detach() for p in self._sources], weight)
+        torch._foreach_lerp_(self._float_params, self._sources, weight)
         for mine, theirs in self._buffers:
             mine.copy_(theirs)

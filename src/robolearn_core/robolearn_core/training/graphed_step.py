@@ -60,6 +60,7 @@ class GraphedStep:
         torch.cuda.synchronize()
         self.zero_grad()  # gradients unset: backward in the graph assigns them
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: the DataLoader's pin-memory thread may call CUDA (pinned allocations) while we capture
+        with torch.cuda.graph(graph, capture_error_mode='thread_local'):
             self.outputs = self.fn(self.static)
         self.graph = graph
