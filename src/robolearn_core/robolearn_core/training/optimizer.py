@@ -21,13 +21,15 @@ def _is_backbone(name: str) -> bool:
 
 def make_optimizer(model: nn.Module, settings: TrainSettings, device: torch.device,
                    capturable: bool = False) -> torch.optim.AdamW:
+    own_backbone_lr = settings.backbone_lr is not None
     groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
-        if p.requires_grad:
-            groups.setdefault((_is_backbone(name), p.dim() >= 2), []).append(p)
+        if p.requires_grad:  # (backbone?, no decay?): decaying weights first, as checkpoints before backbone_lr have them
+            groups.setdefault((own_backbone_lr and _is_backbone(name), p.dim() < 2), []).append(p)
     param_groups = []
-    for (backbone, decays), params in sorted(groups.items()):
-        peak = settings.backbone_lr if backbone and settings.backbone_lr is not None else settings.lr
+    for (backbone, no_decay), params in sorted(groups.items()):
+        decays = not no_decay
+        peak = settings.backbone_lr if backbone else settings.lr
         param_groups.append({'params': params, 'weight_decay': settings.weight_decay if decays else 0.0,
                              'peak_lr': peak, 'lr': _lr_value(peak, device, capturable)})
     cuda = device.type == 'cuda'
