@@ -188,11 +188,15 @@ def test_backbone_loads_torchvision_style_weights(tmp_path):
     state = {k: torch.randn_like(v) if v.is_floating_point() else v for k, v in source.state_dict().items()}
     state['fc.weight'] = torch.zeros(10, 64)
     save_file(state, tmp_path / 'r18.safetensors')
-    target = ResNet18(width=8, norm='group')
+    target = ResNet18(width=8, norm='frozen_batch')
     load_backbone_weights(target, tmp_path / 'r18.safetensors')
     torch.testing.assert_close(target.layer3[1].conv2.weight, state['layer3.1.conv2.weight'])
+    torch.testing.assert_close(target.layer3[1].bn2.running_var, state['layer3.1.bn2.running_var'])
+    # BatchNorm weights into GroupNorm layers: an error naming the first such layer, not a silent partial load
+    with pytest.raises(ValueError, match='at layer bn1, which is GroupNorm'):
+        load_backbone_weights(ResNet18(width=8, norm='group'), tmp_path / 'r18.safetensors')
     with pytest.raises(ValueError, match='do not fit'):
-        load_backbone_weights(ResNet18(width=16), tmp_path / 'r18.safetensors')
+        load_backbone_weights(ResNet18(width=16, norm='batch'), tmp_path / 'r18.safetensors')
     assert ResNet18(width=8)(torch.zeros(1, 3, 96, 128)).shape[-2:] == ResNet18.feature_size(96, 128)
 
 

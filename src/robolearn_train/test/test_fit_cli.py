@@ -20,7 +20,9 @@ def test_help_documents_every_option():
     out = _fit('--help').stdout
     for option in ('--dataset', '--synthetic', '--policy', '--steps', '--batch-size', '--lr', '--schedule',
                    '--warmup-steps', '--device', '--amp', '--workers', '--seed', '--output', '--resume',
-                   '--val-episodes', '--val-every', '--save-every', '--set', 'per-policy defaults'):
+                   '--val-episodes', '--val-every', '--save-every', '--set', 'per-policy defaults', '--recipe',
+                   '--image-size', '--pretrained-backbone', '--backbone-lr', '--adam-betas', '--ema', '--cache-dir',
+                   '--cuda-graph', '--time-limit', 'torchrun', 'act-paper', 'diffusion-paper-full'):
         assert option in out, option
 
 
@@ -41,6 +43,10 @@ def test_short_run_then_resume(tmp_path):
              if 'loss' in json.loads(line)]
     assert steps == [5, 10, 15]
     assert json.loads((out / 'checkpoints' / 'last' / 'config.json').read_text())['step'] == 15
+
+    refused = _fit('--resume', str(out / 'checkpoints' / 'last'), '--steps', '20', '--lr', '0.5',
+                   *[a for a in common if a not in ('--lr', '1e-3')])
+    assert refused.returncode == 2 and '--lr 0.5 (the run has 0.001)' in refused.stderr, refused.stderr
 
 
 def test_bad_inputs_fail_clearly(tmp_path):

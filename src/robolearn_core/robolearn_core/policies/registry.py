@@ -8,6 +8,7 @@ from typing import Any
 from .act import ACTConfig, ACTPolicy
 from .common.base import Policy
 from .common.config import PolicyConfig
+from .common.vision import load_pretrained_backbones
 from .diffusion import DiffusionConfig, DiffusionPolicy
 from .flow import FlowConfig, FlowPolicy
 from .mlp import MLPConfig, MLPPolicy
@@ -34,7 +35,11 @@ def make_config(name: str, overrides: Mapping[str, Any] | None = None) -> Policy
 
 def make_policy(config: PolicyConfig, features: Mapping[str, Mapping[str, Any]], camera_keys: list[str],
                 stats: Mapping[str, Mapping[str, Any]]) -> Policy:
-    """Bind ``config`` to a dataset (features, cameras, stats) and build the model."""
+    """Bind ``config`` to a dataset (features, cameras, stats) and build the model; a new model's backbones start
+    from ``pretrained_backbone`` (load_policy rebuilds from the config without it: the checkpoint has the weights)."""
     _, policy_cls = policy_classes(config.name)
     bound = config if config.bound else config.bind(features, camera_keys)
-    return policy_cls(bound, stats)
+    policy = policy_cls(bound, stats)
+    if bound.pretrained_backbone:
+        load_pretrained_backbones(policy, bound.pretrained_backbone)
+    return policy

@@ -16,7 +16,7 @@ from torch.nn import functional as F
 
 from ..common.base import Policy
 from ..common.embeddings import sinusoidal, sinusoidal_2d
-from ..common.vision import ResNet18, backbone_per_camera, load_backbone_weights
+from ..common.vision import ResNet18, backbone_per_camera
 from .config import ACTConfig
 
 
@@ -34,12 +34,9 @@ class ACTPolicy(Policy):
         d = config.d_model
         if config.camera_keys:
             self.backbone = ResNet18(config.vision_width, config.vision_norm)
-            if config.pretrained_backbone:
-                load_backbone_weights(self.backbone, config.pretrained_backbone)
             self.image_proj = nn.Conv2d(self.backbone.out_channels, d, 1)
             for key in config.camera_keys:
-                _, h, w = config.image_shapes[key]
-                fh, fw = ResNet18.feature_size(h, w)
+                fh, fw = ResNet18.feature_size(*config.input_hw(key))
                 self.register_buffer(f'pos_{key.replace(".", "__")}', sinusoidal_2d(fh, fw, d), persistent=False)
         if config.uses_state:
             self.state_proj = nn.Linear(config.state_dim, d)

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .config import PolicyConfig
+from .image_transforms import prepare_images
 from .normalization import Normalizer
 
 
@@ -59,8 +60,7 @@ class Policy(nn.Module):
             state = self.normalizer.normalize(cfg.state_key, batch[cfg.state_key].float())
         images = {}
         for key in cfg.camera_keys or []:
-            img = batch[key]
-            img = img.float() / 255.0 if img.dtype == torch.uint8 else img.float()
+            img = prepare_images(batch[key], cfg, key, self.training)
             images[key] = self.normalizer.normalize(key, img)
         return state, images
 
@@ -146,10 +146,11 @@ class Policy(nn.Module):
         for key in needed:
             raw = observation[key]
             value = (raw if torch.is_tensor(raw) else torch.from_numpy(np.array(raw))).to(device)
-            expected = [cfg.state_dim] if key == cfg.state_key else cfg.image_shapes[key]
-            if list(value.shape) != list(expected):
+            # a camera frame as recorded, or already brought to image_size
+            expected = [[cfg.state_dim]] if key == cfg.state_key else [cfg.image_shapes[key], [3, *cfg.loaded_hw(key)]]
+            if list(value.shape) not in [list(e) for e in expected]:
                 raise ValueError(f'observation {key!r} has shape {tuple(value.shape)}, the policy expects '
-                                 f'{tuple(expected)}')
+                                 f'{" or ".join(str(tuple(e)) for e in expected)}')
             frame[key] = value
         return frame
 

@@ -8,6 +8,9 @@ from typing import Any, ClassVar
 
 from .normalization import MODES
 
+VISION_NORMS = ('batch', 'group', 'frozen_batch')
+IMAGE_RESIZE_MODES = ('resize', 'crop')
+
 
 @dataclasses.dataclass(kw_only=True)
 class PolicyConfig:
@@ -33,9 +36,20 @@ class PolicyConfig:
     state_norm: str = 'mean_std'
     action_norm: str = 'mean_std'
     image_norm: str = 'mean_std'
+    # images: the camera's frame (image_shapes) -> image_size at load and at inference -> crop -> the network
+    #: [H, W] every camera is brought to when the dataset is loaded (and each observation at inference); None: as recorded
+    image_size: list[int] | None = None
+    #: how frames reach image_size: 'resize' (bilinear, antialiased) or 'crop' (the centre, no scaling)
+    image_resize: str = 'resize'
+    #: augmentation (Diffusion Policy's): a random crop of this fraction of each side in training, the centre crop at eval
+    crop_ratio: float = 1.0
+    #: augmentation: random brightness, contrast and saturation factors in [1 - x, 1 + x] in training (0: off)
+    color_jitter: float = 0.0
     # vision encoder
     vision_width: int = 64
+    #: 'batch', 'group' (Diffusion Policy, from scratch) or 'frozen_batch' (ACT: pretrained statistics kept fixed)
     vision_norm: str = 'group'
+    #: torchvision-format resnet18 weights the backbone starts from (a file, or 'imagenet'); read by fit, not by load_policy
     pretrained_backbone: str | None = None
 
     def __post_init__(self) -> None:
@@ -46,8 +60,21 @@ class PolicyConfig:
         for field in ('state_norm', 'action_norm', 'image_norm'):
             if getattr(self, field) not in MODES:
                 raise ValueError(f'{field} must be one of {MODES}, got {getattr(self, field)!r}')
-        if self.vision_norm not in ('batch', 'group'):
-            raise ValueError(f"vision_norm must be 'batch' or 'group', got {self.vision_norm!r}")
+        if self.vision_norm not in VISION_NORMS:
+            raise ValueError(f'vision_norm must be one of {VISION_NORMS}, got {self.vision_norm!r}')
+        if self.vision_norm == 'frozen_batch' and not self.pretrained_backbone:
+            raise ValueError('vision_norm frozen_batch keeps the BatchNorm statistics of pretrained weights: '
+                             'give pretrained_backbone (a resnet18 weights file or imagenet)')
+        if self.image_size is not None:
+            self.image_size = [int(v) for v in self.image_size]
+            if len(self.image_size) != 2 or min(self.image_size) < 1:
+                raise ValueError(f'image_size must be [height, width], got {self.image_size}')
+        if self.image_resize not in IMAGE_RESIZE_MODES:
+            raise ValueError(f'image_resize must be one of {IMAGE_RESIZE_MODES}, got {self.image_resize!r}')
+        if not 0 < self.crop_ratio <= 1:
+            raise ValueError(f'crop_ratio must be in (0, 1], got {self.crop_ratio}')
+        if not 0 <= self.color_jitter < 1:
+            raise ValueError(f'color_jitter must be in [0, 1), got {self.color_jitter}')
         if self.vision_width < 1:
             raise ValueError(f'vision_width must be >= 1, got {self.vision_width}')
         if self.state_dim < 0 or self.action_dim < 0:
@@ -58,6 +85,23 @@ class PolicyConfig:
         for key, shape in self.image_shapes.items():
             if len(shape) != 3 or shape[0] != 3:
                 raise ValueError(f'image shape of {key!r} must be (3, H, W), got {shape}')
+            if self.image_resize == 'crop' and self.image_size and (
+                    self.image_size[0] > shape[1] or self.image_size[1] > shape[2]):
+                raise ValueError(f'image_size {self.image_size} cannot be cropped from {key!r} of '
+                                 f'{shape[1]}x{shape[2]}: use image_resize=resize')
+
+    # --- images -------------------------------------------------------------------------------------
+    def loaded_hw(self, key: str) -> tuple[int, int]:
+        """(H, W) of a camera's frames after loading: image_size, or as recorded."""
+        if self.image_size:
+            return self.image_size[0], self.image_size[1]
+        _, h, w = self.image_shapes[key]
+        return h, w
+
+    def input_hw(self, key: str) -> tuple[int, int]:
+        """(H, W) the vision backbone sees: the loaded frame cropped by crop_ratio."""
+        h, w = self.loaded_hw(key)
+        return max(1, round(h * self.crop_ratio)), max(1, round(w * self.crop_ratio))
 
     # --- dataset binding ---------------------------------------------------------------------------
     @property

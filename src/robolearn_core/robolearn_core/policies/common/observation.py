@@ -6,14 +6,14 @@ import torch
 from torch import nn
 
 from .config import PolicyConfig
-from .vision import ResNet18, SpatialSoftmax, backbone_per_camera, load_backbone_weights
+from .vision import ResNet18, SpatialSoftmax, backbone_per_camera
 
 
 class ObservationEncoder(nn.Module):
     """(B, T, S) normalized state and {camera: (B, T, 3, H, W) normalized image} -> (B, T * out_per_step).
 
     One backbone shared by all cameras; each camera has its own spatial-softmax head (Diffusion
-    Policy's encoder, without the random crop).
+    Policy's encoder; its random crop is the config's ``crop_ratio``, applied before this).
     """
 
     def __init__(self, config: PolicyConfig, num_keypoints: int = 32, image_feature_dim: int = 64):
@@ -23,12 +23,9 @@ class ObservationEncoder(nn.Module):
         self.out_per_step = config.state_dim + len(self.camera_keys) * image_feature_dim
         if self.camera_keys:
             self.backbone = ResNet18(config.vision_width, config.vision_norm)
-            if config.pretrained_backbone:
-                load_backbone_weights(self.backbone, config.pretrained_backbone)
             self.heads = nn.ModuleDict()
             for key in self.camera_keys:
-                _, h, w = config.image_shapes[key]
-                fh, fw = ResNet18.feature_size(h, w)
+                fh, fw = ResNet18.feature_size(*config.input_hw(key))
                 self.heads[key.replace('.', '__')] = nn.Sequential(
                     SpatialSoftmax(self.backbone.out_channels, fh, fw, num_keypoints),
                     nn.Linear(2 * num_keypoints, image_feature_dim), nn.ReLU())

@@ -27,9 +27,14 @@ class DDPMSchedule:
         self.num_train_steps = num_train_steps
         self.betas = squared_cosine_betas(num_train_steps)
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)
+        self._on_device: dict[torch.device, torch.Tensor] = {}
 
     def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        abar = self.alphas_cumprod.to(x0.device)[t].view(-1, *([1] * (x0.dim() - 1)))
+        # one copy per device, kept: a copy per step would be a host sync, and cannot be captured in a CUDA graph
+        table = self._on_device.get(x0.device)
+        if table is None:
+            table = self._on_device[x0.device] = self.alphas_cumprod.to(x0.device)
+        abar = table[t].view(-1, *([1] * (x0.dim() - 1)))
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
 
     def ddim_timesteps(self, num_inference_steps: int) -> list[int]:

@@ -13,7 +13,7 @@ class DiffusionConfig(ChunkGeneratorConfig):
     name: ClassVar[str] = 'diffusion'
     train_defaults: ClassVar[dict[str, Any]] = {
         'steps': 50000, 'batch_size': 64, 'lr': 1e-4, 'weight_decay': 1e-6, 'warmup_steps': 500,
-        'schedule': 'cosine', 'grad_clip': 10.0}
+        'schedule': 'cosine', 'grad_clip': 10.0, 'ema_decay': 0.9999}  # Chi et al.'s EMA; their betas: the recipes
 
     num_train_timesteps: int = 100
     clip_sample: float = 1.0

@@ -13,7 +13,7 @@ class FlowConfig(ChunkGeneratorConfig):
     name: ClassVar[str] = 'flow'
     train_defaults: ClassVar[dict[str, Any]] = {
         'steps': 50000, 'batch_size': 64, 'lr': 1e-4, 'weight_decay': 1e-6, 'warmup_steps': 500,
-        'schedule': 'cosine', 'grad_clip': 10.0}
+        'schedule': 'cosine', 'grad_clip': 10.0, 'ema_decay': 0.9999}  # Chi et al.'s EMA; their betas: the recipes
 
     #: training times t are drawn as U(0, 1) ** time_power: > 1 puts more weight near the noise end (t=0)
     time_power: float = 1.0
