@@ -92,7 +92,8 @@ def test_bare_launch_substitution_for_a_parameter_fails(copy):
 
 
 def test_wrong_value_type_and_unknown_inline_parameter_fail(copy):
-    problems = problems_with(copy, 'launch/sim.launch.py', "value_type=int)}", "value_type=str)}")
+    problems = problems_with(copy, 'launch/sim.launch.py', "LaunchConfiguration('seed'), value_type=int)",
+                             "LaunchConfiguration('seed'), value_type=str)")
     assert (
         len(problems) == 1
         and "'seed' of node world_node is ParameterValue(value_type=str), but the node declares it INTEGER" in problems[0]
@@ -104,3 +105,20 @@ def test_wrong_value_type_and_unknown_inline_parameter_fail(copy):
         "inline parameter 'serial_port' is not a parameter of robolearn_hardware/so100_driver (node so100_follower)" in p
         for p in problems
     ), problems
+
+
+def test_nodes_of_other_packages_are_listed_not_checked(copy, capsys):
+    """robot_state_publisher and rviz2 are not in the pip environment: listed, not instantiated, not a problem."""
+    not_checked = []
+    assert check(REPO / 'launch', REPO / 'config', not_checked) == []
+    assert [n.split(' ')[0] for n in not_checked] == ['robot_state_publisher/robot_state_publisher', 'rviz2/rviz2']
+    assert all('description.launch.py:' in n for n in not_checked), not_checked
+    assert main(['--launch-dir', str(REPO / 'launch'), '--config-dir', str(REPO / 'config')]) == 0
+    out = capsys.readouterr().out
+    assert 'not checked (not robolearn packages): robot_state_publisher/robot_state_publisher' in out
+    assert '2 nodes of other packages not checked' in out
+
+    # a robolearn package is checked even when it does not exist (a typo), and so are its YAML sections
+    problems = problems_with(copy, 'launch/camera.launch.py', "package='robolearn_camera', executable='camera_node', "
+                             "name='wrist_camera'", "package='robolearn_camer', executable='camera_node', name='wrist_camera'")
+    assert any("package 'robolearn_camer' is not installed" in p for p in problems), problems
