@@ -20,6 +20,11 @@ Arguments (the defaults of the node parameters are those of config/policy.yaml):
     run_policy             false: start no policy_node here (it runs on another machine, see below)
     seed                   sim: the first episode's seed (default 5000: evaluation seeds)
     follower_port, follower_calibration     real arm only (so100.launch.py)
+    description            true (default): robot_state_publisher with the SO-101 URDF, TF from /follower/joint_states
+                           (description.launch.py); false where it is not installed
+
+chunk_path draws every chunk as the gripper's path (/policy/chunk_path, nav_msgs/Path in base_link) for rviz:
+`rviz2 -d $(ros2 pkg prefix robolearn_bringup)/share/robolearn_bringup/config/robolearn.rviz`.
 
 The policy node on another machine (a GPU box): both machines on the same ROS_DOMAIN_ID, discovery between
 them allowed (ROS_AUTOMATIC_DISCOVERY_RANGE=SUBNET, not LOCALHOST), clocks synchronised (chrony/NTP: chunk
@@ -89,11 +94,16 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument('follower_port', default_value='/dev/ttyACM0', description='real arm: serial device'),
         DeclareLaunchArgument('follower_calibration', default_value=executor_defaults['calibration_file'],
                               description='real arm: calibration JSON (radians <-> LeRobot units, joint limits)'),
+        DeclareLaunchArgument('description', default_value='true',
+                              description='robot_state_publisher: the URDF and TF of the follower (description.launch.py)'),
+        # sim.launch.py includes description.launch.py; the real arm's graph includes it here
         include('sim.launch.py', IfCondition(sim), seed=LaunchConfiguration('seed'), expert='false', teleop='false'),
         # sim: the world writes the follower calibration when its buses are ready; the nodes read it at start
         start_when_buses_ready(nodes(calibration_file('follower'), sim), condition=IfCondition(sim)),
         include('so100.launch.py', UnlessCondition(sim), leader='false', follower_port=LaunchConfiguration('follower_port'),
                 follower_calibration=LaunchConfiguration('follower_calibration')),
         include('camera.launch.py', UnlessCondition(sim)),
+        include('description.launch.py', UnlessCondition(sim)),
         *nodes(LaunchConfiguration('follower_calibration'), NotSubstitution(sim)),
+        Node(package='robolearn_policy', executable='chunk_path', name='chunk_path', parameters=[params], output='screen'),
     ])

@@ -15,11 +15,14 @@ Arguments:
     expert  true (default): the scripted expert moves the leader arm; false: the leader stays at home
     teleop  true (default): teleop_node drives the follower from the leader; false: something else commands
             it (policy.launch.py's executor)
+    description  true (default): robot_state_publisher with the SO-101 URDF, TF from /follower/joint_states
+            (description.launch.py; false where robot_state_publisher is not installed)
 """
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument
+from launch.actions import DeclareLaunchArgument, IncludeLaunchDescription
 from launch.conditions import IfCondition
+from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import Node
 from launch_ros.parameter_descriptions import ParameterValue
@@ -29,7 +32,8 @@ from robolearn_bringup.sim_ready import start_when_buses_ready
 
 
 def generate_launch_description() -> LaunchDescription:
-    config = PathJoinSubstitution([FindPackageShare('robolearn_bringup'), 'config'])
+    share = FindPackageShare('robolearn_bringup')
+    config = PathJoinSubstitution([share, 'config'])
     params = PathJoinSubstitution([config, 'sim.yaml'])
     follower_yaml = PathJoinSubstitution([config, 'so100_follower.yaml'])
     leader_yaml = PathJoinSubstitution([config, 'so100_leader.yaml'])
@@ -62,6 +66,10 @@ def generate_launch_description() -> LaunchDescription:
             ),
             DeclareLaunchArgument('expert', default_value='true', description='the scripted expert moves the leader arm'),
             DeclareLaunchArgument('teleop', default_value='true', description='teleop_node: the leader drives the follower'),
+            DeclareLaunchArgument('description', default_value='true',
+                                  description='robot_state_publisher: the URDF and TF of the follower (description.launch.py)'),
+            IncludeLaunchDescription(
+                PythonLaunchDescriptionSource(PathJoinSubstitution([share, 'launch', 'description.launch.py']))),
             world,
             start_when_buses_ready(drivers, target_action=world),
             Node(package='robolearn_teleop', executable='teleop_node', name='teleop_node', parameters=[params], output='screen',

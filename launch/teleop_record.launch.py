@@ -15,6 +15,8 @@ Arguments:
     seed                    sim only: the first episode's seed (default 0; training seeds 0..4999), see sim.launch.py
     follower_port, leader_port, follower_calibration, leader_calibration
                             real arms only; see so100.launch.py
+    description             true (default): robot_state_publisher with the SO-101 URDF, TF from
+                            /follower/joint_states (description.launch.py); false where it is not installed
 """
 
 from launch import LaunchDescription
@@ -58,13 +60,16 @@ def generate_launch_description() -> LaunchDescription:
             DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of real arms and cameras'),
             DeclareLaunchArgument('root', description='dataset directory (created, or resumed if it holds one)'),
             DeclareLaunchArgument('task', description='task string of the recorded episodes'),
+            DeclareLaunchArgument('description', default_value='true',
+                                  description='robot_state_publisher: the URDF and TF of the follower (description.launch.py)'),
             DeclareLaunchArgument('follower_calibration', default_value='~/.cache/robolearn/calibration/so100_follower.json',
                                   description='follower calibration JSON (real arm; converts radians to LeRobot units)'),
             # sim: the world writes the follower calibration when its buses are ready; a recorder started
             # before that exits with "calibration file does not exist"
             start_when_buses_ready([recorder(calibration_file('follower'), None)], condition=IfCondition(sim)),
-            include('sim.launch.py', IfCondition(sim)),
+            include('sim.launch.py', IfCondition(sim)),  # which includes description.launch.py
             include('so100.launch.py', UnlessCondition(sim)),
+            include('description.launch.py', UnlessCondition(sim)),
             include('camera.launch.py', UnlessCondition(sim)),
             Node(
                 package='robolearn_teleop', executable='teleop_node', name='teleop_node', output='screen',
