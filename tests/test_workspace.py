@@ -77,7 +77,15 @@ def test_packages_import_only_what_their_manifests_declare():
 
 
 def test_core_has_no_process_or_signal_plumbing():
-    """robolearn_core is the plain library: starting processes and handling signals live in robolearn_ros."""
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / 'src' / 'robolearn_core' / 'robolearn_core').rglob('*.py')
-                 if any(line.strip() in ('import signal', 'import subprocess') for line in p.read_text().splitlines())]
+    """robolearn_core is the plain library: starting processes and nodes' signal handling live in robolearn_ros.
+
+    The one exception is the trainer's own contract: ``fit`` stops cleanly between steps on SIGINT/SIGTERM
+    (training/stop_request.py) and keeps Ctrl-C away from its decoding workers (training/frame_cache.py).
+    """
+    allowed = {'training/stop_request.py': 'import signal', 'training/frame_cache.py': 'import signal'}
+    core = REPO / 'src' / 'robolearn_core' / 'robolearn_core'
+    offenders = [str(p.relative_to(REPO)) for p in core.rglob('*.py')
+                 for line in p.read_text().splitlines()
+                 if line.strip() in ('import signal', 'import subprocess')
+                 and allowed.get(str(p.relative_to(core))) != line.strip()]
     assert offenders == []
