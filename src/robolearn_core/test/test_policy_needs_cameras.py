@@ -14,7 +14,7 @@ from robolearn_core.training.trainer import fit
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')
 CAMERA = 'observation.images.cam0'
-STEPS = {'act': 150, 'diffusion': 400, 'flow': 300}
+STEPS = {'act': 150, 'diffusion': 400, 'flow': 200}
 # one observation step: half the backbone work of the default two, and the side shows in every frame
 OVERRIDES = {'act': WITH_IMAGES['act'], 'diffusion': {**WITH_IMAGES['diffusion'], 'n_obs_steps': 1},
              'flow': {**WITH_IMAGES['flow'], 'n_obs_steps': 1}}
