@@ -14,27 +14,27 @@ from tests.harness.tiny_policies import WITH_IMAGES, quick_settings
 
 pytestmark = pytest.mark.usefixtures('torch_one_thread')
 CAMERA = 'observation.images.cam0'
-STEPS = {'act': 150, 'diffusion': 400, 'flow': 300}
+STEPS = {'act': 150, 'diffusion': 400, 'flow': 200}
 # one observation step: half the backbone work of the default two, and the side shows in every frame
 OVERRIDES = {'act': WITH_IMAGES['act'], 'diffusion': {**WITH_IMAGES['diffusion'], 'n_obs_steps': 1},
              'flow': {**WITH_IMAGES['flow'], 'n_obs_steps': 1}}
 
 
 def image_only_task(num_episodes: int, length: int = 10, seed: int = 0) -> tuple[InMemoryDataset, list[float]]:
-    """Each episode: a bright square in the left or the right half of a 48x48 image (its row jitters per frame);
+    """Each episode: a bright square in the left or the right half of a 36x36 image (its row jitters per frame);
     the action is (+1, -1) for right and (-1, +1) for left, every frame. The state is noise of one distribution
     for both sides, so nothing but the image tells the side.
 
-    48 px, not less: the ResNet's map is 1/32 of the image (here 2x2), and a spatial softmax over a 1x1 map
+    36 px, not less: the ResNet's map is ~1/32 of the image (here 2x2), and a spatial softmax over a 1x1 map
     (16 or 32 px) is a constant, which leaves diffusion and flow nothing to see."""
     rng = np.random.default_rng(seed)
     episodes, sides = [], []
     for e in range(num_episodes):
         side = 1.0 if (e + seed) % 2 else -1.0
-        images = np.full((length, 3, 48, 48), 0.2, np.float32)
+        images = np.full((length, 3, 36, 36), 0.2, np.float32)
         for t in range(length):
-            row, col = rng.integers(3, 33), (rng.integers(27, 36) if side > 0 else rng.integers(3, 12))
-            images[t, :, row:row + 12, col:col + 9] = 0.9
+            row, col = rng.integers(2, 25), (rng.integers(20, 27) if side > 0 else rng.integers(2, 9))
+            images[t, :, row:row + 9, col:col + 7] = 0.9
         episodes.append({'observation.state': rng.normal(0, 0.1, (length, 2)).astype(np.float32),
                          'action': np.tile([side, -side], (length, 1)).astype(np.float32) + rng.normal(0, 0.01, (length, 2)),
                          CAMERA: images})

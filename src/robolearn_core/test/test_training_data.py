@@ -14,6 +14,7 @@ from robolearn_core.dataset.reader import DatasetReader
 from robolearn_core.dataset.synthetic import rotating_arm_dataset
 from robolearn_core.policies import load_policy
 from robolearn_core.policies.common.image_transforms import to_image_size
+from robolearn_core.training import trainer
 from robolearn_core.training.frame_cache import build_camera_frames
 from robolearn_core.training.trainer import fit
 from tests.harness.tiny_policies import WITH_IMAGES, quick_settings
@@ -71,14 +72,17 @@ def test_crop_mode_takes_the_centre(recorded, tmp_path):
                                   _decoded(reader, key, 0, [5])[0, :, 2:22, 6:26].numpy())
 
 
-def test_batches_from_the_cache_train_like_the_resident_table(tmp_path):
-    """--data-on-device no: workers gather batches from the on-disk cache; the policy trains all the same."""
+def test_batches_from_the_cache_train_like_the_resident_table(tmp_path, monkeypatch):
+    """A table too large to keep (here: any, on a CPU run) falls back to workers that gather batches from the
+    on-disk cache (--data-on-device no takes the same path); the policy trains all the same."""
+    monkeypatch.setattr(trainer, 'HOST_TABLE_MAX_BYTES', 0)
     source = rotating_arm_dataset(num_episodes=4, length=20, cameras=1, image_hw=(16, 16))
-    settings = quick_settings(tmp_path / 'cache', 60, batch_size=16, data_on_device='no', workers=1, val_episodes=1)
+    settings = quick_settings(tmp_path / 'cache', 60, batch_size=16, workers=1, val_episodes=1)
     streamed = fit(source, 'mlp', settings, WITH_IMAGES['mlp'])
     assert streamed['data_path'] == 'cache' and not streamed['data_on_device']
     assert streamed['best_val_loss'] * 2 < streamed['first_val_loss'], streamed
     assert streamed['cache_gb'] > 0 and 0 < streamed['peak_host_memory_gb'] < 8
+    monkeypatch.undo()
     resident = fit(source, 'mlp', quick_settings(tmp_path / 'ram', 1, batch_size=16, val_episodes=1), WITH_IMAGES['mlp'])
     assert resident['data_path'] == 'device'
     # the same validation frames and fixed noise: the untrained models (same seed) score the same
