@@ -37,6 +37,7 @@ SIM_NODES = (
 POLICY_NODES = (
     ('robolearn_policy', 'policy_node', 'policy_node', 'policy.yaml'),
     ('robolearn_executor', 'executor_node', 'executor_node', 'policy.yaml'),
+    ('robolearn_policy', 'chunk_path', 'chunk_path', 'policy.yaml'),
 )
 RECORDER = ('robolearn_teleop', 'recorder_node', 'recorder', 'recorder.yaml')
 WORLD_START_TIMEOUT_S = 120.0

@@ -133,8 +133,8 @@ class PolicyNode(Node):
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        for thread in self._threads:
-            thread.join(3.0)
+        for thread in self._threads:  # an inference in progress finishes on its own (daemon threads)
+            thread.join(1.0)
 
     # --- observations ---------------------------------------------------------------------------------------
     def _on_state(self, msg: JointState) -> None:

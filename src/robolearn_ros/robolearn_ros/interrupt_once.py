@@ -11,6 +11,13 @@ from __future__ import annotations
 
 import signal
 
+_received = False
+
+
+def sigint_received() -> bool:
+    """Whether the first SIGINT came: an error raised after it is the interrupt landing mid-call, not a fault."""
+    return _received
+
 
 def raise_on_first_sigint() -> None:
     """Install a SIGINT handler that raises KeyboardInterrupt the first time and ignores every later SIGINT.
@@ -20,6 +27,8 @@ def raise_on_first_sigint() -> None:
     """
 
     def handler(signum: int, frame: object) -> None:
+        global _received
+        _received = True
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise KeyboardInterrupt
 

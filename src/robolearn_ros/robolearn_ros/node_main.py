@@ -14,7 +14,7 @@ import rclpy
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
-from robolearn_ros.interrupt_once import raise_on_first_sigint
+from robolearn_ros.interrupt_once import raise_on_first_sigint, sigint_received
 
 
 def run_node(make_node: Callable[[], Node], start_errors: tuple[type[BaseException], ...] = (),
@@ -40,6 +40,11 @@ def run_node(make_node: Callable[[], Node], start_errors: tuple[type[BaseExcepti
         code = getattr(node, 'exit_code', 0) or 0
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # Ctrl-C can land inside rclpy's C++ code (taking a message), which turns the KeyboardInterrupt into
+        # "RuntimeError: Unable to convert call argument": after a SIGINT that is the interrupt, not a fault
+        if not sigint_received():
+            raise
     except (ValueError, *start_errors) as e:  # invalid parameters (constructor checks), or a start error
         if node is None:
             print(f'{e}', flush=True)
