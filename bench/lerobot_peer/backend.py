@@ -34,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -71,6 +72,7 @@ class ChunkClient:
 
     def __init__(self, checkpoint: Path, device: str, threads: int) -> None:
         self.proc: subprocess.Popen | None = None
+        self.closed = threading.Event()
         self._tmp: tempfile.TemporaryDirectory | None = None
         path = os.environ.get('ROBOLEARN_LEROBOT_SOCKET')
         if not path:
@@ -99,14 +101,21 @@ class ChunkClient:
                 time.sleep(0.1)
 
     def call(self, header: dict, payload: bytes = b'') -> tuple[dict, bytes]:
-        protocol.send(self.sock, header, payload)
-        reply, data = protocol.receive(self.sock)
+        try:
+            protocol.send(self.sock, header, payload)
+            reply, data = protocol.receive(self.sock)
+        except OSError:
+            if self.closed.is_set():  # shutting down: the node's daemon inference thread just ends with the process,
+                threading.Event().wait()  # without a traceback for a call cut off by close()
+            raise
         if not reply.get('ok'):
             raise RuntimeError(f'LeRobot chunk server: {reply.get("error")}')
         return reply, data
 
     def close(self) -> None:
+        self.closed.set()
         try:
+            self.sock.shutdown(socket.SHUT_RDWR)
             self.sock.close()
         except OSError:
             pass
