@@ -156,7 +156,7 @@ def test_torque_service_on_the_follower(ros_graph, sim, tmp_path):
     driver = start_driver(ros_graph, sim, tmp_path, torque_on_start=False, realtime_priority=5)
     driver.wait_for_output('torque off', timeout=15)
     if 'not permitted' not in driver.output():  # root or an rtprio limit: the control thread is SCHED_FIFO
-        tid = int(driver.wait_for_output(r'control thread (\d+) runs SCHED_FIFO 5').group(1))
+        tid = int(driver.wait_for_output(r'thread (\d+) \(so100-control\) runs SCHED_FIFO 5').group(1))
         assert os.sched_getscheduler(tid) == os.SCHED_FIFO
         assert os.sched_getscheduler(driver.proc.pid) != os.SCHED_FIFO  # the executor thread is not
     assert not sim.backend.torque_enabled().any()
