@@ -21,7 +21,7 @@ build: setup
 test: build
 	scripts/with-env ruff check .
 	scripts/with-env check_launch
-	scripts/with-env python -m pytest $(PYTEST_ARGS)
+	scripts/with-env python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 check-launch: build
 	scripts/with-env check_launch

@@ -25,7 +25,7 @@ def demo(tmp_path, *args):
 
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
-    tiny = ['--episodes', '2', '--policy', 'mlp', '--eval-episodes', '1', '--device', 'cpu']
+    tiny = ['--episodes', '2', '--policy', 'mlp', '--eval-episodes', '1', '--device', 'cpu', '--max-episode-s', '4']
     first = demo(tmp_path, *tiny, '--steps', '0')          # fit refuses 0 steps: the run stops after the plots
     assert first.returncode == 1 and 'fit failed' in first.stderr, first.stdout + first.stderr
     (run,) = tmp_path.iterdir()

@@ -29,9 +29,11 @@ from pathlib import Path
 
 #: fit arguments of the demo's policies: sized so that training fits the demo's budget on 2 CPU cores
 DEMO_FIT = {
-    'act': ['--set', 'horizon=50', '--set', 'd_model=256', '--set', 'n_heads=8', '--set', 'dim_feedforward=1024',
-            '--set', 'n_encoder_layers=2', '--set', 'n_vae_encoder_layers=2', '--set', 'vision_width=16',
-            '--set', 'latent_dim=16', '--set', 'kl_weight=10', '--batch-size', '32', '--lr', '3e-4'],
+    # sized for 2 CPU cores (~60 samples/s): 48x64 images, a small transformer (docs/closed-loop.md)
+    'act': ['--image-size', '48x64', '--set', 'horizon=30', '--set', 'd_model=96', '--set', 'n_heads=4',
+            '--set', 'dim_feedforward=384', '--set', 'n_encoder_layers=2', '--set', 'n_vae_encoder_layers=1',
+            '--set', 'vision_width=12', '--set', 'latent_dim=32', '--set', 'kl_weight=10', '--batch-size', '32',
+            '--lr', '3e-4'],
     'diffusion': ['--recipe', 'diffusion-paper', '--set', 'down_dims=[64,128,256]', '--set', 'vision_width=16',
                   '--batch-size', '32'],
     'flow': ['--recipe', 'flow-paper', '--set', 'down_dims=[64,128,256]', '--set', 'vision_width=16',
@@ -40,6 +42,8 @@ DEMO_FIT = {
 }
 #: the executor's merge mode for each policy (evaluate --aggregation)
 DEMO_AGGREGATION = {'act': 'temporal_ensemble', 'diffusion': 'rtc', 'flow': 'rtc', 'mlp': 'blend'}
+#: and its g (ACT's ensembling wants a fresh chunk often)
+DEMO_THRESHOLD = {'act': 0.8, 'diffusion': 0.5, 'flow': 0.5, 'mlp': 0.5}
 STAGES = ('record', 'validate', 'plot', 'fit', 'evaluate', 'rollout', 'report')
 
 
@@ -103,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument('--steps', type=int, default=20000, help='training steps at most (the time budget usually ends it)')
     parser.add_argument('--eval-episodes', type=int, default=20, help='held-out evaluation episodes (default 20)')
     parser.add_argument('--device', default='auto', help='training and inference device (auto: cuda if there is one)')
+    parser.add_argument('--max-episode-s', type=float, default=30.0, help='simulated seconds the policy gets per episode '
+                        '(default 30)')
     args = parser.parse_args(argv)
     run_dir = None if args.new else latest_unfinished(args.runs)
     if run_dir is None:
@@ -118,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset, train_dir, rollout = run_dir / 'dataset', run_dir / 'train', run_dir / 'rollout'
     checkpoint = train_dir / 'checkpoints' / 'best'
     policy = settings['policy']
+    limit = settings.get('max_episode_s', 30.0)
     started = time.monotonic()
     try:
         if not stage.done('record'):
@@ -141,11 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         if not stage.done('evaluate'):
             stage.run('evaluate', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', str(settings['eval_episodes']),
                                    '--seed', '5000', '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
+                                   '--threshold', str(DEMO_THRESHOLD[policy]), '--max-episode-s', str(limit),
                                    '--table', str(run_dir / 'episodes.md'), '--json'])
         if not stage.done('rollout'):
             shutil.rmtree(rollout, ignore_errors=True)
             stage.run('rollout', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', '1', '--seed', '9000',
                                   '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
+                                  '--threshold', str(DEMO_THRESHOLD[policy]), '--max-episode-s', str(limit),
                                   '--record', str(rollout), '--video-codec', 'h264', '--json'])
             stage.run('rollout_plot', ['dataset', 'plot', str(rollout), '--episode', '0', '--out', str(run_dir / 'rollout_plots'),
                                        '--frames', '10'])

@@ -13,11 +13,12 @@ policy.launch.py starts them; an episode ends when the world reports success, or
 arm and teleop_node copies it to the follower; an episode fails when the expert is done and the cube is
 not placed. Seeds: evaluation 5000..9999 (a checkpoint is only ever evaluated there), training 0..4999.
 
-Reported: ``success_rate``, ``episodes``, ``mean_time_to_success_s``, ``motion`` (the executor's largest
-jump at a chunk switch against its largest step between switches, RMS jerk, time held, stalls) and
-``per_episode``. ``real_time_factor`` is simulated over wall time from the world's own clocks; the world
-steps to the wall clock, and ``sim_time_lost_s`` is the wall time it fell too far behind to simulate (0:
-it kept real time throughout, so what the policy saw did not depend on the machine's load).
+Reported: ``success_rate``, ``episodes``, ``mean_time_to_success_s``, ``motion`` (the executor's largest jump
+at a chunk switch against its largest step between switches, RMS jerk, time held, stalls), ``error_lines``
+(per node, ERROR lines it logged) and ``per_episode``. ``real_time_factor`` is simulated over wall time from
+the world's own clocks; the world steps to the wall clock, and ``sim_time_lost_s`` is the wall time it fell
+too far behind to simulate (0: it kept real time throughout, so what the policy saw did not depend on the
+machine's load).
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
             runner.run(plan)
             run_wall = time.monotonic() - run_start
             cpu = {k: (v - cpu_start.get(k, 0.0)) / run_wall for k, v in graph.cpu_seconds().items()}
+            errors = {p.label: n for p in graph.graph.processes if (n := p.output().count('[ERROR]'))}
             node.destroy_node()
     finally:
         rclpy.try_shutdown()
@@ -84,6 +86,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         'joint_path': POLICY_PATH if policy else EXPERT_PATH,
         'camera_size': f'{args.height}x{args.width}',
         'recorded_to': str(args.record) if args.record is not None else None,
+        'error_lines': errors,  # per node, ERROR lines in its log during the run (none: {})
     }
     if policy:
         extra |= {'aggregation': args.aggregation or 'config/policy.yaml', 'threshold': args.threshold or 'config/policy.yaml',
