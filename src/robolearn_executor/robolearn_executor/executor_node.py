@@ -34,7 +34,7 @@ from robolearn_core.so_arm.joints import JOINT_NAMES, JointMessageError, positio
 from robolearn_ros.diagnostics import ERROR, OK, WARN, Status, publish_status_every
 from robolearn_ros.node_main import run_node
 from robolearn_ros.parameters import declare, on_change, refuse_invalid
-from robolearn_ros.realtime import use_realtime_priority
+from robolearn_ros.realtime import serve_callbacks_realtime, use_realtime_priority
 from robolearn_ros.rejections import RejectionLog
 from robolearn_ros.trajectories import chunk_to_msg, msg_fields, to_stamp
 
@@ -63,7 +63,7 @@ class ExecutorNode(Node):
         self.max_joint_speed = p('max_joint_speed', 0.0, 'refuse chunks moving a joint faster than this, rad/s; 0: no '
                                  'limit')
         self.realtime_priority = p('realtime_priority', 0, 'SCHED_FIFO priority (1..99) of the loop thread on a busy '
-                                   'machine (needs CAP_SYS_NICE); 0 = normal scheduling')
+                                   'machine, the callback thread one below (needs CAP_SYS_NICE); 0 = normal scheduling')
         self.torque_service = p('torque_service', '/so100_follower/enable_torque',
                                 "the follower driver's SetBool service the emergency stop switches torque off with")
         refuse_invalid(self, self.settings.problems() + [
@@ -101,6 +101,7 @@ class ExecutorNode(Node):
         safety = SafetyFilter.from_calibration(calibration, s.max_step, s.ramp_speed, s.period)
         self.limits = (safety.lower, safety.upper)
         self.player = ChunkExecutor(s, safety)
+        serve_callbacks_realtime(self.realtime_priority, self.get_logger())
         self._thread = threading.Thread(target=self._loop, name='executor', daemon=True)
         self._thread.start()
         self.get_logger().info(f'executor at {s.rate_hz:g} Hz, aggregation {s.aggregation}, threshold {s.threshold}, '
