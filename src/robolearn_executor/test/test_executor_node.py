@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -169,3 +170,16 @@ def test_emergency_stop_holds_and_switches_torque_off_and_reset_resumes(ros_grap
     assert torque_calls == [False, True]
     d.g.spin_until(lambda: len(d.requests) and to_seconds(d.requests[-1].header.stamp) > to_seconds(d.commands[n].header.stamp),
                    5, 'a request after the reset')
+
+
+def test_realtime_priority_puts_the_loop_and_the_callback_thread_on_sched_fifo(ros_graph):
+    d = Driver(ros_graph, realtime_priority=5)
+    d.started()
+    output = d.process.output()
+    if 'not permitted' in output:
+        pytest.skip('SCHED_FIFO is not permitted here (needs CAP_SYS_NICE or an rtprio limit)')
+    loop = int(d.process.wait_for_output(r'thread (\d+) \(executor\) runs SCHED_FIFO 5').group(1))
+    callbacks = int(d.process.wait_for_output(r'thread (\d+) \(MainThread\) runs SCHED_FIFO 4').group(1))
+    assert callbacks == d.process.proc.pid  # the thread that spins the node's callbacks
+    assert os.sched_getscheduler(loop) == os.SCHED_FIFO and os.sched_getparam(loop).sched_priority == 5
+    assert os.sched_getscheduler(callbacks) == os.SCHED_FIFO and os.sched_getparam(callbacks).sched_priority == 4
