@@ -47,9 +47,9 @@ import protocol  # noqa: E402
 
 from robolearn_core.calibration import ArmCalibration  # noqa: E402
 from robolearn_core.control.observation_history import ObservationHistory  # noqa: E402
-from robolearn_core.policies.deployed_policy import CAMERA_PREFIX, DeployedPolicy  # noqa: E402
+from robolearn_core.policies.deployed_policy import DeployedPolicy  # noqa: E402
 from robolearn_core.policies.deployment import UNITS, Deployment, DeploymentMetadataError  # noqa: E402
-from robolearn_core.so_arm.frame_schema import POSITION_NAMES, STATE_KEY, FrameSchema  # noqa: E402
+from robolearn_core.so_arm.frame_schema import STATE_KEY  # noqa: E402
 
 SERVER = Path(__file__).resolve().parent / 'server.py'
 DEFAULT_PYTHON = '/work/lerobot-venv/bin/python'
@@ -174,17 +174,8 @@ class LeRobotPeerPolicy(DeployedPolicy):
         self.client = ChunkClient(checkpoint, device, torch.get_num_threads())
         info, _ = self.client.call({'op': 'info'})
         info = info['info']
-        self.deployment = self._deployment(checkpoint, info, overrides or {})
+        self._bind(checkpoint, self._deployment(checkpoint, info, overrides or {}), calibration)
         d = self.deployment
-        for what, names in (('action', d.action_names), ('state', d.state_names)):
-            if names is not None and list(names) != list(POSITION_NAMES):
-                raise DeploymentMetadataError(f'checkpoint {checkpoint}: its {what} features are {names}, not the SO '
-                                              f'arm joints {list(POSITION_NAMES)}')
-        if d.units == 'so_lerobot' and calibration is None:
-            raise DeploymentMetadataError(f'checkpoint {checkpoint} works in LeRobot SO units (degrees, gripper '
-                                          '0..100): give the follower calibration file to convert them to radians')
-        self.cameras = [k[len(CAMERA_PREFIX):] for k in d.cameras]
-        self.schema = FrameSchema(tuple(self.cameras), *((calibration, calibration) if d.units == 'so_lerobot' else ()))
         self.config = PeerConfig(name=info['type'], horizon=int(info['chunk_size']), n_obs_steps=int(info['n_obs_steps']),
                                  uses_state=info['state_dim'] > 0)
         self.policy = RemoteChunkPolicy(self.client, info, self.config)

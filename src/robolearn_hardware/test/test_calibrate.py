@@ -5,6 +5,7 @@ import queue
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -58,22 +59,18 @@ class Session:
         return code, ''.join(self.seen)
 
 
+
+def calibrate_session(sim: SimulatedBus, role: str, out: Path) -> Session:
+    """`calibrate` on the simulated bus in a terminal session, writing ``out``."""
+    return Session([str(find_executable('robolearn_hardware', 'calibrate')), '--port', str(sim.port_link),
+                    '--role', role, '--output', str(out)])
+
 def test_calibrate_walks_through_lerobots_procedure(tmp_path):
     start = np.array([0.5, -0.3, 0.2, 0.4, -0.6, 0.1])  # somewhere, not the middle
     backend = FirstOrderLagJoints(initial=start)
     out = tmp_path / 'follower.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session(
-            [
-                str(find_executable('robolearn_hardware', 'calibrate')),
-                '--port',
-                str(sim.port_link),
-                '--role',
-                'follower',
-                '--output',
-                str(out),
-            ]
-        )
+        s = calibrate_session(sim, 'follower', out)
         s.expect('MIDDLE of its range')
         backend.move_to(np.zeros(6))  # the person puts the arm in the middle
         s.enter()
@@ -117,17 +114,7 @@ def test_calibrate_refuses_an_unmoved_joint_and_writes_nothing(tmp_path):
     backend = FirstOrderLagJoints()
     out = tmp_path / 'leader.json'
     with SimulatedBus(tmp_path / 'tty', backend, calibrated=False) as sim:
-        s = Session(
-            [
-                str(find_executable('robolearn_hardware', 'calibrate')),
-                '--port',
-                str(sim.port_link),
-                '--role',
-                'leader',
-                '--output',
-                str(out),
-            ]
-        )
+        s = calibrate_session(sim, 'leader', out)
         s.expect('MIDDLE of its range')
         s.enter()
         s.expect('Press ENTER when done')

@@ -35,8 +35,20 @@ class DeployedPolicy:
 
     def __init__(self, checkpoint: str | Path, device: str = 'cpu', calibration: ArmCalibration | None = None,
                  overrides: Mapping | None = None, dtype: str = 'float32', cuda_graph: bool = False) -> None:
-        self.deployment: Deployment = read_deployment(checkpoint, overrides)
-        d = self.deployment
+        self._bind(checkpoint, read_deployment(checkpoint, overrides), calibration)
+        self.policy = load_policy(checkpoint, device)
+        if dtype != 'float32':
+            self.policy.set_inference_dtype(getattr(torch, dtype))
+        if cuda_graph:
+            self.policy.use_cuda_graph(True)
+        self.config = self.policy.config
+        self.history = ObservationHistory(self.config.n_obs_steps, self.deployment.fps)
+        self.supports_prefix = self.config.name in PREFIX_POLICIES
+        self.resized: dict[str, tuple[int, int]] = {}  # camera -> size it arrives at, where it differs
+
+    def _bind(self, checkpoint: str | Path, deployment: Deployment, calibration: ArmCalibration | None) -> None:
+        """Check that ``deployment`` fits this arm and its camera topics; its cameras and frame schema."""
+        self.deployment = d = deployment
         for what, names in (('action', d.action_names), ('state', d.state_names)):
             if names is not None and list(names) != list(POSITION_NAMES):
                 raise DeploymentMetadataError(f'checkpoint {checkpoint}: its {what} features are {names}, not the SO '
@@ -50,15 +62,6 @@ class DeployedPolicy:
                                           '0..100): give the follower calibration file to convert them to radians')
         self.cameras = [k[len(CAMERA_PREFIX):] for k in d.cameras]
         self.schema = FrameSchema(tuple(self.cameras), *((calibration, calibration) if d.units == 'so_lerobot' else ()))
-        self.policy = load_policy(checkpoint, device)
-        if dtype != 'float32':
-            self.policy.set_inference_dtype(getattr(torch, dtype))
-        if cuda_graph:
-            self.policy.use_cuda_graph(True)
-        self.config = self.policy.config
-        self.history = ObservationHistory(self.config.n_obs_steps, d.fps)
-        self.supports_prefix = self.config.name in PREFIX_POLICIES
-        self.resized: dict[str, tuple[int, int]] = {}  # camera -> size it arrives at, where it differs
 
     @property
     def fps(self) -> float:
