@@ -122,6 +122,7 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
     g.start_recorder()
     msg = g.record(1.5)
     assert msg.startswith('saved episode 0:'), msg
+    dropped = int(re.search(r'(\d+) dropped', msg).group(1))  # ticks the recorder dropped in episode 0
     msg = g.record(1.0)
     assert msg.startswith('saved episode 1:'), msg
     rep = validate(g.root)
@@ -136,7 +137,7 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
     np.testing.assert_allclose(r[0]['observation.state'], expected_lerobot(FOLLOWER), atol=1e-3)
     np.testing.assert_allclose(r[3]['action'], expected_lerobot(FOLLOWER + LEADER_OFFSET), atol=1e-3)
     # camera frames read back in order: the pattern's index block advances one step a frame (or repeats/skips
-    # one when the camera and the recorder clocks slip)
+    # one when the camera and the recorder clocks slip, and one more for each tick the recorder dropped)
     patterns = np.stack([color_bars(k, H, W) for k in range(256)]).astype(np.float32)
     idx, errors = [], []
     for i in range(lengths[0]):
@@ -145,7 +146,7 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
         idx.append(int(err.argmin()))
         errors.append(float(err.min()))
     steps = np.diff(idx)
-    assert max(errors) < 6 and np.all((steps >= 0) & (steps <= 3)) and np.median(steps) == 1, (idx, errors)
+    assert max(errors) < 6 and np.all((steps >= 0) & (steps <= 3 + dropped)) and np.median(steps) == 1, (idx, errors)
     assert_lerobot_layout(g.root)
     ros_graph.spin_until(lambda: any(st['state'] == 'idle' and st['episodes_saved'] == '2' and st['level'] == b'\x00'
                                      for st in g.recorder_status()), timeout=5, message='idle, 2 saved on /diagnostics')
