@@ -40,10 +40,9 @@ DEMO_FIT = {
              '--batch-size', '32'],
     'mlp': ['--set', 'vision_width=16', '--batch-size', '64'],
 }
-#: the executor's merge mode for each policy (evaluate --aggregation)
-DEMO_AGGREGATION = {'act': 'temporal_ensemble', 'diffusion': 'rtc', 'flow': 'rtc', 'mlp': 'blend'}
-#: and its g (ACT's ensembling wants a fresh chunk often)
-DEMO_THRESHOLD = {'act': 0.8, 'diffusion': 0.5, 'flow': 0.5, 'mlp': 0.5}
+#: the executor's merge mode and g for each policy (evaluate --aggregation, --threshold; ACT's ensembling wants
+#: a fresh chunk often)
+DEMO_EXECUTOR = {'act': ('temporal_ensemble', 0.8), 'diffusion': ('rtc', 0.5), 'flow': ('rtc', 0.5), 'mlp': ('blend', 0.5)}
 STAGES = ('record', 'validate', 'plot', 'fit', 'evaluate', 'rollout', 'report')
 
 
@@ -124,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     dataset, train_dir, rollout = run_dir / 'dataset', run_dir / 'train', run_dir / 'rollout'
     checkpoint = train_dir / 'checkpoints' / 'best'
     policy = settings['policy']
-    limit = settings.get('max_episode_s', 30.0)
+    aggregation, threshold = DEMO_EXECUTOR[policy]
+    deploy = ['--aggregation', aggregation, '--threshold', str(threshold), '--device', settings['device'],
+              '--max-episode-s', str(settings.get('max_episode_s', 30.0))]  # (runs from before the option: 30)
     started = time.monotonic()
     try:
         if not stage.done('record'):
@@ -147,14 +148,12 @@ def main(argv: list[str] | None = None) -> int:
                               '--output', str(train_dir), '--val-every', '500', '--save-every', '1000'])
         if not stage.done('evaluate'):
             stage.run('evaluate', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', str(settings['eval_episodes']),
-                                   '--seed', '5000', '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
-                                   '--threshold', str(DEMO_THRESHOLD[policy]), '--max-episode-s', str(limit),
+                                   '--seed', '5000', *deploy,
                                    '--table', str(run_dir / 'episodes.md'), '--json'])
         if not stage.done('rollout'):
             shutil.rmtree(rollout, ignore_errors=True)
             stage.run('rollout', ['evaluate', '--checkpoint', str(checkpoint), '--episodes', '1', '--seed', '9000',
-                                  '--aggregation', DEMO_AGGREGATION[policy], '--device', settings['device'],
-                                  '--threshold', str(DEMO_THRESHOLD[policy]), '--max-episode-s', str(limit),
+                                  *deploy,
                                   '--record', str(rollout), '--video-codec', 'h264', '--json'])
             stage.run('rollout_plot', ['dataset', 'plot', str(rollout), '--episode', '0', '--out', str(run_dir / 'rollout_plots'),
                                        '--frames', '10'])

@@ -14,7 +14,6 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Path
 from rclpy.node import Node
 from trajectory_msgs.msg import JointTrajectory
@@ -24,6 +23,7 @@ from robolearn_core.so_arm.urdf import BASE_LINK, GRIPPER_FRAME, Kinematics, qua
 from robolearn_ros.diagnostics import OK, WARN, Status, publish_status_every
 from robolearn_ros.node_main import run_node
 from robolearn_ros.parameters import declare
+from robolearn_ros.poses import pose_stamped
 from robolearn_ros.rejections import RejectionLog
 from robolearn_ros.trajectories import msg_fields, to_stamp
 
@@ -63,12 +63,8 @@ class ChunkPathNode(Node):
         path = Path()
         path.header.stamp, path.header.frame_id = msg.header.stamp, self.base_frame
         for pose, t in zip(self.kinematics.poses(joints, rows), times):
-            p = PoseStamped()
-            p.header.stamp, p.header.frame_id = to_stamp(stamp + t), self.base_frame
-            p.pose.position.x, p.pose.position.y, p.pose.position.z = (float(v) for v in pose[:3, 3])
-            q = quaternion_xyzw(pose[:3, :3])
-            p.pose.orientation.x, p.pose.orientation.y, p.pose.orientation.z, p.pose.orientation.w = (float(v) for v in q)
-            path.poses.append(p)
+            x, y, z, w = quaternion_xyzw(pose[:3, :3])
+            path.poses.append(pose_stamped(pose[:3, 3], (w, x, y, z), to_stamp(stamp + t), self.base_frame))
         self.path_pub.publish(path)
         self.drawn += 1
         self.last_refused = False

@@ -36,19 +36,11 @@ from robolearn_core.so_arm.joints import JOINT_NAMES
 from robolearn_ros.diagnostics import OK, WARN, Status, publish_status_every
 from robolearn_ros.node_main import run_node
 from robolearn_ros.parameters import declare, refuse_invalid
+from robolearn_ros.poses import pose_stamped
 from robolearn_sim.arm_model import DEFAULT_MESH_CELL
 from robolearn_sim.episode_layout import seed_split
 from robolearn_sim.graph_paths import ROLES, bus_port, calibration_file
 from robolearn_sim.world_runner import WorldRunner
-
-
-def pose_msg(position: np.ndarray, quat_wxyz: np.ndarray, stamp, frame_id: str = 'table') -> PoseStamped:
-    msg = PoseStamped()
-    msg.header.stamp, msg.header.frame_id = stamp, frame_id
-    p, q = msg.pose.position, msg.pose.orientation
-    p.x, p.y, p.z = (float(v) for v in position)
-    q.w, q.x, q.y, q.z = (float(v) for v in quat_wxyz)
-    return msg
 
 
 class WorldNode(Node):
@@ -126,8 +118,8 @@ class WorldNode(Node):
         msg.header.stamp = stamp
         self.joint_pub.publish(msg)
         position, quat = world.cube_pose()
-        self.cube_pub.publish(pose_msg(position, quat, stamp))
-        self.target_pub.publish(pose_msg(np.array([*world.target_xy(), 0.0]), np.array([1.0, 0.0, 0.0, 0.0]), stamp))
+        self.cube_pub.publish(pose_stamped(position, quat, stamp, 'table'))
+        self.target_pub.publish(pose_stamped(np.array([*world.target_xy(), 0.0]), (1.0, 0.0, 0.0, 0.0), stamp, 'table'))
 
     def _publish_episode(self) -> None:
         if not self.runner.episode_started:
