@@ -218,7 +218,8 @@ def lerobot_config(policy: str, device: str):
                               use_separate_rgb_encoder_per_camera=False, drop_n_last_frames=7, push_to_hub=False)
 
 
-def run_lerobot(policy: str, root: Path, steps: int, batch: int, workers: int, device: str, warmup: int) -> dict:
+def run_lerobot(policy: str, root: Path, steps: int, batch: int, workers: int, device: str, warmup: int,
+                image_size: list[int] | None = None) -> dict:
     from lerobot.datasets.factory import resolve_delta_timestamps
     from lerobot.datasets.lerobot_dataset import LeRobotDataset, LeRobotDatasetMetadata
     from lerobot.datasets.sampler import EpisodeAwareSampler
@@ -227,8 +228,14 @@ def run_lerobot(policy: str, root: Path, steps: int, batch: int, workers: int, d
     t0 = time.perf_counter()
     cfg = lerobot_config(policy, device)
     meta = LeRobotDatasetMetadata('local/robolearn_bench', root=root)
+    # LeRobot's ACT has no image-size setting: at another size than recorded, its dataset's own image_transforms
+    # hook resizes each decoded frame in the DataLoader workers, as a LeRobot user would
+    resize = None
+    if image_size:
+        from torchvision.transforms import v2
+        resize = v2.Resize(list(image_size), antialias=True)
     ds = LeRobotDataset('local/robolearn_bench', root=root, delta_timestamps=resolve_delta_timestamps(cfg, meta),
-                        video_backend='pyav')
+                        video_backend='pyav', image_transforms=resize)
     model = make_policy(cfg, ds_meta=meta)
     pre, _ = make_pre_post_processors(cfg, dataset_stats=ds.meta.stats)
     optimizer = cfg.get_optimizer_preset().build(model.get_optim_params())
@@ -291,15 +298,19 @@ def run_in_child(name: str, args: argparse.Namespace, root: Path | None, batch: 
         cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(args.nproc), *script]
     else:
         cmd = [sys.executable, *script]
+    from robolearn_core.training.host_memory import PeakMemory
+
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     last = ''
-    for line in proc.stdout:
-        print(line, end='', flush=True)
-        if line.startswith('{'):
-            last = line
-    if proc.wait() != 0 or not last:
+    with PeakMemory(proc.pid) as memory:  # the process and its DataLoader workers, summed PSS, sampled from outside
+        for line in proc.stdout:
+            print(line, end='', flush=True)
+            if line.startswith('{'):
+                last = line
+        proc.wait()
+    if proc.returncode != 0 or not last:
         return {'error': f'{name} run exited with {proc.returncode}'}
-    return json.loads(last).get(name, {'error': 'no result'})
+    return {**json.loads(last).get(name, {'error': 'no result'}), 'peak_host_memory_gb_from_outside': round(memory.peak / 1e9, 3)}
 
 
 def _sizes(text: str) -> list[int]:
@@ -338,6 +349,8 @@ def main() -> int:
     parser.add_argument('--nproc', type=int, default=1, help='robolearn on this many GPUs (torchrun, DDP)')
     parser.add_argument('--robolearn-src', type=Path, metavar='DIR', help='import robolearn_core from DIR')
     parser.add_argument('--frameworks', default='robolearn,lerobot', help='comma list: robolearn, lerobot')
+    parser.add_argument('--write-only', action='store_true', help='write --make-dataset and stop (e.g. here, to carry '
+                        'it to a GPU machine whose PyAV cannot encode AV1)')
     args = parser.parse_args()
     use_robolearn_src(args.robolearn_src)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
@@ -351,6 +364,8 @@ def main() -> int:
         else:
             make_dataset_with_robolearn(args.make_dataset, args.episodes, args.frames, args.height, args.width, args.cameras)
         print(f'bench: wrote {args.episodes}x{args.frames} frames to {root} in {time.perf_counter() - t0:.1f} s', flush=True)
+        if args.write_only:
+            return 0
     torch.backends.cudnn.benchmark = True
     torch.backends.cuda.matmul.allow_tf32 = True
     names = args.frameworks.split(',')
@@ -380,7 +395,7 @@ def main() -> int:
                 result['robolearn'] = run_robolearn(args, root, batches[0], graphs[0])
             else:
                 result['lerobot'] = run_lerobot(args.policy, root, args.steps, batches[0], args.workers,
-                                                args.device, args.warmup)
+                                                args.device, args.warmup, args.image_size)
         except Exception as err:  # report which side failed and why, keep the other's numbers
             import traceback
             traceback.print_exc()

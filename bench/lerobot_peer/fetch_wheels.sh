@@ -33,6 +33,8 @@ download() {
 }
 download lerobot==0.6.1 datasets==4.8.5 dill==0.4.1 multiprocess==0.70.19 draccus==0.11.6 mergedeep==1.3.4 \
   toml==0.10.2 gymnasium==1.4.0 farama-notifications==0.0.4 termcolor==3.3.0
+# LeRobot's diffusion policy (the lerobot[diffusion] extra) needs diffusers
+download diffusers==0.38.0 regex==2025.11.3 importlib_metadata==8.7.0 zipp==3.23.0
 AV_TAR="$DEST/av-15.1.0-slim-site.tar.xz"
 if [ ! -s "$AV_TAR" ]; then
   TMP=$(mktemp -d)

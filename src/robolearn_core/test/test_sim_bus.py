@@ -1,10 +1,13 @@
 """The simulated STS3215 bus, through a real pseudo-terminal and pyserial, with FeetechBus as the client."""
 
+import select
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from robolearn_core.feetech import bus as bus_module
 from robolearn_core.feetech.bus import BusDisconnected, BusTimeout, FeetechBus
 from robolearn_core.feetech.protocol import StatusError
 from robolearn_core.feetech.sim_bus import DEFAULT_ZERO_TICKS, SimulatedBus
@@ -103,6 +106,33 @@ def test_latency_beyond_the_timeout_is_a_timeout(arm):
     sim.faults.extra_latency_s = 0.0
     time.sleep(0.5)  # let the late replies arrive; the bus must discard them
     assert bus.read_register(4, 'Model_Number') == 777
+
+
+def test_a_pause_of_the_whole_machine_is_not_a_timeout(arm, monkeypatch):
+    """A loaded VM stopped every process at once for up to 1 s (a bare Python sleep loop saw it too): the servo
+    and the driver stop together and the wait's deadline passes while nobody runs. No process can do that to
+    the machine here (SIGSTOP does not: the kernel restarts a stopped select with its remaining time), so a
+    stand-in for the kernel's select returns "nothing yet" after the pause, as the guest kernel does."""
+    sim, bus, _ = arm
+    bus.retries = 0  # one timeout would show
+    real_select = select.select
+    paused = []
+
+    def select_after_a_machine_pause_double(r, w, x, timeout):
+        if not paused:  # the first wait: the machine stops for 0.15 s (7 timeouts); the reply arrives meanwhile
+            paused.append(timeout)
+            time.sleep(timeout + 0.15)
+            return [], [], []
+        return real_select(r, w, x, timeout)
+
+    # only the bus's own wait sees the stand-in (pyserial's writes and the simulated servos keep the real select)
+    monkeypatch.setattr(bus_module, 'select', SimpleNamespace(select=select_after_a_machine_pause_double))
+    assert bus.ping(1), 'an answering servo was counted silent across a pause of the whole machine'
+    assert paused and bus.stats.pauses == 1 and bus.stats.servos[1].timeouts == 0
+    monkeypatch.setattr(bus_module, 'select', select)
+    sim.faults.extra_latency_s = 0.1  # a servo that is really late still times out, no pause involved
+    assert not bus.ping(1)
+    assert bus.stats.pauses == 1 and bus.stats.servos[1].timeouts == 1
 
 
 def test_status_error_bits_are_counted(arm):

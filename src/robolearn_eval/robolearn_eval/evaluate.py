@@ -67,7 +67,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
         plan.max_seeds = 2 * args.episodes + 10
     rclpy.init()
     try:
-        with SimGraph(overrides, nodes=graph_nodes(policy, args.record is not None)) as graph:
+        with SimGraph(overrides, nodes=graph_nodes(policy, args.record is not None), log_dir=args.log_dir) as graph:
             node = EpisodeWatcher()
             runner = EpisodeRunner(graph, node)
             cpu_start, run_start = graph.cpu_seconds(), time.monotonic()
@@ -115,6 +115,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
     parser.add_argument('--video-codec', choices=['av1', 'h264'], default='av1', help='recorded video codec (default av1)')
     parser.add_argument('--table', type=Path, metavar='FILE', help='also write the per-episode outcomes as a markdown table')
+    parser.add_argument('--log-dir', type=Path, metavar='DIR', help="keep every node's output in DIR (default: a temporary "
+                        'folder, removed after a clean run and named after a failed one)')
     parser.add_argument('--json', action='store_true', help='print one JSON object as the last line')
     parser.add_argument('--no-progress', action='store_true', help='no progress bar')
     args = parser.parse_args(argv)

@@ -35,8 +35,12 @@ def run_node(make_node: Callable[[], Node], start_errors: tuple[type[BaseExcepti
             start()
         executor = SingleThreadedExecutor()  # one executor for the node's life: no wait-set rebuild per callback
         executor.add_node(node)
-        while rclpy.ok() and not getattr(node, 'finished', False):
-            executor.spin_once(timeout_sec=0.1)
+        if hasattr(type(node), 'finished'):
+            # a timeout makes rclpy build a new timer at every wake-up: only nodes that can finish pay for it
+            while rclpy.ok() and not node.finished:
+                executor.spin_once(timeout_sec=0.1)
+        else:
+            executor.spin()
         code = getattr(node, 'exit_code', 0) or 0
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -219,7 +219,7 @@ class ArmController:
     def bus_values(self) -> dict[str, str]:
         """Bus and servo counters, voltages and temperatures, for diagnostics."""
         stats = self.arm.bus.stats
-        values = {'retries': str(stats.retries), 'transactions': str(stats.transactions)}
+        values = {'retries': str(stats.retries), 'transactions': str(stats.transactions), 'paused_waits': str(stats.pauses)}
         for name, servo_id in zip(JOINT_NAMES, self.arm.ids):
             s = stats.servo(servo_id)
             values[f'{name}.errors'] = (f'timeouts={s.timeouts} checksum={s.checksum_errors} status={s.status_errors} '

@@ -24,6 +24,9 @@ from robolearn_core.feetech import protocol
 from robolearn_core.feetech.control_table import register
 from robolearn_core.feetech.protocol import OVERHEAD, ChecksumError, PacketReader
 
+#: How many times one wait for replies is extended because this process itself was paused (see _receive)
+MAX_PAUSES_PER_WAIT = 5
+
 
 class BusError(RuntimeError):
     pass
@@ -59,6 +62,7 @@ class ServoStats:
 class BusStats:
     transactions: int = 0
     retries: int = 0
+    pauses: int = 0  # waits in which this process did not run for longer than the timeout (not counted as timeouts)
     skipped_bytes: int = 0
     servos: dict[int, ServoStats] = field(default_factory=dict)
 
@@ -142,14 +146,25 @@ class FeetechBus:
         corrupted: set[int] = set()
         remaining = sum(OVERHEAD + n for n in expected.values())
         deadline = time.monotonic() + self.timeout_s + protocol.wire_seconds(remaining, self.baudrate)
+        pauses = 0
         assert self._serial is not None
         while len(got) + len(corrupted) < len(expected):
             left = deadline - time.monotonic()
             if left <= 0:
                 break
+            asked = time.monotonic()
             chunk = self._read_some(max(remaining - self._reader.pending, 1), left)
             if not chunk:
-                break  # the deadline passed
+                # The deadline passed. If this thread itself was kept from running for longer than a whole timeout
+                # (the machine paused every process: seen for up to 1 s on a loaded VM), the servos' silence was
+                # never observed: give them one more timeout of time in which we run, a few times at most.
+                overslept = time.monotonic() - asked - left
+                if overslept > self.timeout_s and pauses < MAX_PAUSES_PER_WAIT:
+                    pauses += 1
+                    self.stats.pauses += 1
+                    deadline = time.monotonic() + self.timeout_s
+                    continue
+                break
             self._reader.feed(chunk)
             while True:
                 try:
