@@ -34,6 +34,8 @@ from robolearn_eval.sim_graph import SimGraph
 
 #: Simulated seconds after the expert is done that the cube gets to come to rest on the target.
 SETTLE_S = 1.5
+#: Wall seconds the policy node may take to load and warm up before it answers its first reset
+POLICY_READY_TIMEOUT_S = 300.0
 #: Wall seconds after the world's reset before the policy and executor start a new episode: the driver's
 #: joint states must already show the arm at home, where the executor's start-up ramp begins.
 RESET_SETTLE_WALL_S = 0.2
@@ -102,7 +104,7 @@ class EpisodeRunner:
         self.spin_until(client.service_is_ready, timeout, f'the service {service}')
         while True:
             future = client.call_async(Trigger.Request())
-            self.spin_until(future.done, 30.0, f'{service} to answer')
+            self.spin_until(future.done, timeout, f'{service} to answer')
             result = future.result()
             if result.success:
                 return result.message
@@ -129,7 +131,9 @@ class EpisodeRunner:
             if plan.policy:
                 settle_end = time.monotonic() + RESET_SETTLE_WALL_S
                 self.spin_until(lambda end=settle_end: time.monotonic() > end, 5.0, 'the joint states at home')
-                self.call('/policy_node/reset')
+                # the policy node answers once its warm-up is over: minutes for a peer's model served from another
+                # environment on a loaded CPU (the LeRobot adapter)
+                self.call('/policy_node/reset', timeout=POLICY_READY_TIMEOUT_S)
                 self.call('/executor_node/reset')
             if plan.record:
                 self.call('/recorder/start_episode', retry_while='cannot start')
