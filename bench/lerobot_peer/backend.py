@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import protocol  # noqa: E402
 
 from robolearn_core.calibration import ArmCalibration  # noqa: E402
+from robolearn_core.control.chunk import Chunk  # noqa: E402
 from robolearn_core.control.observation_history import ObservationHistory  # noqa: E402
 from robolearn_core.policies.deployed_policy import DeployedPolicy  # noqa: E402
 from robolearn_core.policies.deployment import UNITS, Deployment, DeploymentMetadataError  # noqa: E402
@@ -183,6 +184,16 @@ class LeRobotPeerPolicy(DeployedPolicy):
         self.supports_prefix = False  # ACT: the executor's blend / temporal_ensemble continue chunks
         self.resized: dict[str, tuple[int, int]] = {}
         self.info = info
+        self.limits = calibration.limits_radians() if calibration is not None else None
+
+    def infer(self, t: float, pending=None, delay: float = 0.0):
+        """DeployedPolicy's chunk clamped into the calibrated joint ranges. On a LeRobot arm the servos' own
+        position-limit registers clamp goals past the range; robolearn's executor rejects such a chunk instead
+        (LeRobot's ACT here put wrist_flex 0.02 rad past its limit in most chunks)."""
+        chunk = super().infer(t, pending, delay)
+        if chunk is None or self.limits is None:
+            return chunk
+        return Chunk(chunk.stamp, chunk.times, np.clip(chunk.positions, *self.limits))
 
     @staticmethod
     def _deployment(checkpoint: Path, info: dict, overrides: Mapping) -> Deployment:
