@@ -12,14 +12,7 @@
 # (src/robolearn_core/test/test_training_gpu.py; GPU_TESTS=0 leaves them out).
 set -uo pipefail
 DS=$1
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-if [ ! -d /tmp/site/lerobot ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl-lerobot/*.whl \
-    && tar xJf .whl-lerobot/av-15.1.0-slim-site.tar.xz -C /tmp/site || { echo 'compare96: wheel install failed'; exit 1; }
-fi
-export PYTHONPATH=/tmp/site:$PWD/src/robolearn_core:$PWD/src/robolearn_train:$PWD
-WORKERS=$(( $(nproc) - 1 > 15 ? 15 : $(nproc) - 1 ))
+source bench/device/lerobot_site.sh
 : > "$OUT/summary.log"
 for policy in act diffusion; do
   python3 bench/train.py --policy $policy --device cuda --dataset "$DS" --steps 500 --workers "$WORKERS" 2>&1 \

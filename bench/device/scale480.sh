@@ -17,14 +17,7 @@ DS=$1
 STEPS=${2:-1000}
 SIZE=${3:-240x320}
 POLICY=${4:-act}
-export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-if [ ! -d /tmp/site/lerobot ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl-lerobot/*.whl \
-    && tar xJf .whl-lerobot/av-15.1.0-slim-site.tar.xz -C /tmp/site || { echo 'scale480: wheel install failed'; exit 1; }
-fi
-export PYTHONPATH=/tmp/site:$PWD/src/robolearn_core:$PWD/src/robolearn_train:$PWD
-WORKERS=$(( $(nproc) - 1 > 15 ? 15 : $(nproc) - 1 ))
+source bench/device/lerobot_site.sh
 python3 bench/train.py --policy "$POLICY" --dataset "$DS" --image-size "$SIZE" --batch-size 64 \
   --steps "$STEPS" --workers "$WORKERS" 2>&1 | grep -v -i warning > "$OUT/scale480.log"
 tail -1 "$OUT/scale480.log" > "$OUT/summary.log"
