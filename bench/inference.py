@@ -7,6 +7,10 @@ Prints progress, then one JSON object as the last line: {"p50_ms", "p99_ms", ...
 
     scripts/with-env python bench/inference.py --policy act --device cpu
     python bench/inference.py --policy diffusion --device cuda --cuda-graph --dtype bfloat16
+    # a trained checkpoint through DeployedPolicy, as policy_node runs it (observe + infer: units, resize,
+    # history; flow and diffusion continue the previous chunk's remaining setpoints, real-time chunking):
+    python bench/inference.py --checkpoint runs/flow/checkpoints/best --calibration follower.json --device cuda \
+        --cuda-graph --dtype bfloat16 --rtc-delay 0.1
 """
 
 from __future__ import annotations
@@ -43,9 +47,48 @@ def so100_like_metadata() -> tuple[dict, dict]:
     return features, stats
 
 
+def deployed_latency(args: argparse.Namespace, device: torch.device) -> dict:
+    """Seconds of DeployedPolicy.observe + infer per chunk, the policy node's work between an observation and its
+    chunk (no DDS, no image message conversion). Observations 1/fps apart; a prefix-capable policy gets the
+    previous chunk's setpoints still ahead as the executor would send them."""
+    from robolearn_core.calibration import ArmCalibration
+    from robolearn_core.policies.deployed_policy import DeployedPolicy
+
+    calibration = ArmCalibration.load(args.calibration) if args.calibration else None
+    deployed = DeployedPolicy(args.checkpoint, str(device), calibration, dtype=args.dtype, cuda_graph=args.cuda_graph)
+    rng = np.random.default_rng(0)
+    lower, upper = calibration.limits_radians() if calibration else (np.full(6, -1.0), np.full(6, 1.0))
+    sizes = {cam: deployed.deployment.cameras[f'observation.images.{cam}'] for cam in deployed.cameras}
+    t, previous, times = 0.0, None, []
+    for i in range(args.warmup + args.iters):
+        state = rng.uniform(0.8 * lower, 0.8 * upper)
+        images = {cam: rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for cam, (h, w) in sizes.items()}
+        pending = previous.after(t) if previous is not None and deployed.supports_prefix else None
+        if device.type == 'cuda':
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        deployed.observe(t, state, images)
+        chunk = deployed.infer(t, pending, args.rtc_delay if pending is not None else 0.0)
+        dt = (time.perf_counter() - t0) * 1e3  # infer returns host arrays: the device work is done
+        if i >= args.warmup:
+            times.append(dt)
+        previous, t = chunk, t + 8 / deployed.fps  # the next request 8 frames later
+    cfg = deployed.config
+    return {'checkpoint': str(args.checkpoint), 'policy': cfg.name, 'device': str(device),
+            'gpu': torch.cuda.get_device_name(device) if device.type == 'cuda' else None, 'dtype': args.dtype,
+            'cuda_graph': args.cuda_graph, 'threads': torch.get_num_threads(), 'horizon': cfg.horizon,
+            'rtc': bool(deployed.supports_prefix), 'cameras': {k: list(v) for k, v in sizes.items()}, 'iters': args.iters,
+            'p50_ms': round(float(np.percentile(times, 50)), 3), 'p99_ms': round(float(np.percentile(times, 99)), 3),
+            'max_ms': round(float(np.max(times)), 3)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--policy', choices=list(POLICIES), required=True, help='policy with its default config')
+    parser.add_argument('--policy', choices=list(POLICIES), help='policy with its default config (random weights)')
+    parser.add_argument('--checkpoint', type=Path, help='instead: a trained checkpoint, through DeployedPolicy')
+    parser.add_argument('--calibration', type=Path, help="with --checkpoint: the follower's calibration JSON (SO units)")
+    parser.add_argument('--rtc-delay', type=float, default=0.1,
+                        help='with --checkpoint: seconds of inference delay assumed by real-time chunking (flow, diffusion)')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--iters', type=int, default=200, help='timed calls')
     parser.add_argument('--warmup', type=int, default=20, help='untimed calls first')
@@ -56,6 +99,8 @@ def main() -> int:
     parser.add_argument('--threads', type=int, default=0, help='torch CPU threads (0: torch default)')
     parser.add_argument('--set', action='append', default=[], metavar='KEY=VALUE', help='config override (JSON value)')
     args = parser.parse_args()
+    if (args.policy is None) == (args.checkpoint is None):
+        parser.error('give --policy (default config, random weights) or --checkpoint')
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -63,6 +108,9 @@ def main() -> int:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+    if args.checkpoint is not None:
+        print(json.dumps(deployed_latency(args, device)))
+        return 0
     features, stats = so100_like_metadata()
     overrides = dict(item.split('=', 1) for item in args.set)
     config = make_config(args.policy, overrides)
