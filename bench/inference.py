@@ -48,17 +48,18 @@ def so100_like_metadata() -> tuple[dict, dict]:
 
 
 def deployed_latency(args: argparse.Namespace, device: torch.device) -> dict:
-    """Seconds of DeployedPolicy.observe + infer per chunk, the policy node's work between an observation and its
+    """Milliseconds of DeployedPolicy.observe + infer per chunk, the policy node's work between an observation and its
     chunk (no DDS, no image message conversion). Observations 1/fps apart; a prefix-capable policy gets the
     previous chunk's setpoints still ahead as the executor would send them."""
     from robolearn_core.calibration import ArmCalibration
     from robolearn_core.policies.deployed_policy import DeployedPolicy
+    from robolearn_core.so_arm.frame_schema import image_key
 
     calibration = ArmCalibration.load(args.calibration) if args.calibration else None
     deployed = DeployedPolicy(args.checkpoint, str(device), calibration, dtype=args.dtype, cuda_graph=args.cuda_graph)
     rng = np.random.default_rng(0)
     lower, upper = calibration.limits_radians() if calibration else (np.full(6, -1.0), np.full(6, 1.0))
-    sizes = {cam: deployed.deployment.cameras[f'observation.images.{cam}'] for cam in deployed.cameras}
+    sizes = {cam: deployed.deployment.cameras[image_key(cam)] for cam in deployed.cameras}
     t, previous, times = 0.0, None, []
     for i in range(args.warmup + args.iters):
         state = rng.uniform(0.8 * lower, 0.8 * upper)

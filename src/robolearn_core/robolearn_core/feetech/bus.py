@@ -152,17 +152,16 @@ class FeetechBus:
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            asked = time.monotonic()
             chunk = self._read_some(max(remaining - self._reader.pending, 1), left)
             if not chunk:
-                # The deadline passed. If this thread itself was kept from running for longer than a whole timeout
-                # (the machine paused every process: seen for up to 1 s on a loaded VM), the servos' silence was
-                # never observed: give them one more timeout of time in which we run, a few times at most.
-                overslept = time.monotonic() - asked - left
-                if overslept > self.timeout_s and pauses < MAX_PAUSES_PER_WAIT:
+                # The deadline passed. If this thread woke more than a whole timeout after it (the machine paused
+                # every process: seen for up to 1 s on a loaded VM), the servos' silence was never observed:
+                # give them one more timeout of time in which we run, a few times at most.
+                now = time.monotonic()
+                if now - deadline > self.timeout_s and pauses < MAX_PAUSES_PER_WAIT:
                     pauses += 1
                     self.stats.pauses += 1
-                    deadline = time.monotonic() + self.timeout_s
+                    deadline = now + self.timeout_s
                     continue
                 break
             self._reader.feed(chunk)
