@@ -25,6 +25,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--episodes', type=int, default=100, help='number of episodes (seeds seed..seed+N-1)')
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds are 5000..9999)')
+    parser.add_argument('--fumbles', type=float, default=0.0, metavar='P',
+                        help='share of episodes whose first grasp the expert fumbles on purpose (default 0)')
     args = parser.parse_args()
     if args.episodes < 1:
         parser.error('--episodes must be >= 1')
@@ -34,7 +36,7 @@ def main() -> None:
     results = []
     start = time.perf_counter()
     for seed in tqdm(range(args.seed, args.seed + args.episodes), desc='expert episodes', unit='ep'):
-        results.append(run_expert_episode(world, ik, seed))
+        results.append(run_expert_episode(world, ik, seed, fumble_probability=args.fumbles))
     wall = time.perf_counter() - start
     sim = sum(r.sim_time for r in results)
     strategies = collections.Counter(r.strategy for r in results)
@@ -50,6 +52,8 @@ def main() -> None:
         'success_rate': sum(r.success for r in results) / len(results),
         'strategy_share': {k: v / len(results) for k, v in sorted(strategies.items())},
         'success_rate_by_strategy': dict(sorted(by_strategy.items())),
+        'fumbled': sum(r.fumble is not None for r in results),
+        'retries': sum(r.retries for r in results),
         'mean_episode_sim_s': sim / len(results),
         'sim_speed_vs_real_time': sim / wall,
         'wall_s': wall,

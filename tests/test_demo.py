@@ -4,6 +4,7 @@ and an interrupted run continued: finished stages are kept."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,14 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     assert (run / 'rollout_front.mp4').stat().st_size > 0 and (run / 'rollout_plots' / 'episode_0_frames.png').exists()
     text = (run / 'report.md').read_text()
     assert 'success rate' in text and '| seed | success |' in text and 'loss_curve.png' in text
+
+    # the same checkpoint on simulated time, without ROS (bench/lockstep_eval.py, the load-independent diagnostic)
+    checkpoint = run / 'train' / 'checkpoints' / 'best'
+    lockstep = subprocess.run([sys.executable, 'bench/lockstep_eval.py', '--checkpoint', str(checkpoint),
+                               '--episodes', '1', '--max-episode-s', '2', '--sheets', str(tmp_path / 'sheets')],
+                              capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert lockstep.returncode == 0, lockstep.stdout + lockstep.stderr
+    episode, summary = (json.loads(line) for line in lockstep.stdout.strip().splitlines()[-2:])
+    assert summary['episodes'] == 1 and sum(summary['outcomes'].values()) == 1 and episode['seed'] == 5000
+    assert episode['outcome'] in ('success', 'never lifted', 'dropped', 'placed off target', 'not released')
+    assert list((tmp_path / 'sheets').glob('5000_*.png'))

@@ -50,6 +50,15 @@ def test_each_bad_chunk_is_refused_with_its_reason(changes, reason):
         check(**changes)
 
 
+def test_a_setpoint_a_little_past_a_limit_is_clamped_one_far_past_refused():
+    """A learned policy overshoots a limit its demonstrations touch: clamped; beyond the tolerance: refused."""
+    rows = [[0.0] * 6, [0.0, UPPER[1] + 0.05, 0, 0, 0, 0]]
+    chunk = check(positions=rows, time_from_start=times(2))
+    assert chunk.positions[1, 1] == UPPER[1]
+    with pytest.raises(ChunkRejected, match='shoulder_lift .* by more than the 0.02 rad tolerance'):
+        check(positions=rows, time_from_start=times(2), limit_tolerance=0.02)
+
+
 def test_a_stamp_within_the_tolerances_passes():
     check(stamp=NOW + 0.01)
     check(stamp=NOW - 0.9)

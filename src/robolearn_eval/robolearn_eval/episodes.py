@@ -172,6 +172,7 @@ class EpisodeRunner:
         result = {
             'seed': seed,
             'strategy': e['strategy'],
+            'retries': e.get('retries'),  # the expert's grasps made again (None for a policy)
             'success': bool(e['success']),
             'time_to_success_s': round(e['sim_time'] - sim_start, 3) if e['success'] else None,
             'sim_s': e['sim_time'] - sim_start,
@@ -213,6 +214,7 @@ def summarize(results: list[dict], plan: EpisodePlan, cpu: dict[str, float], ext
         'sim_seconds_per_episode': sim / n,
         'mean_time_to_success_s': sum(r['time_to_success_s'] for r in successes) / len(successes) if successes else None,
         'strategy_share': {k: v / n for k, v in sorted(collections.Counter(r['strategy'] for r in results).items())},
+        **({} if plan.policy else {'expert_retries': sum(r.get('retries') or 0 for r in results)}),
         'camera_fps_mean': sum(r['camera_fps'] for r in results) / n,
         'cpu_cores_by_node': {k: round(v, 3) for k, v in cpu.items()},
         'failed_seeds': [r['seed'] for r in results if not r['success']],

@@ -48,7 +48,7 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     policy = args.checkpoint is not None
     calibration = bus_paths()['so100_follower']['calibration_file']
     cameras = {'source': 'sim', 'width': args.width, 'height': args.height}
-    overrides = {'world_node': {'seed': args.seed, 'expert': not policy},
+    overrides = {'world_node': {'seed': args.seed, 'expert': not policy, 'expert_fumbles': args.expert_fumbles},
                  'front_camera': dict(cameras), 'wrist_camera': dict(cameras)}
     if policy:
         overrides['policy_node'] = {'checkpoint': str(args.checkpoint), 'calibration_file': calibration,
@@ -112,6 +112,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--record', type=Path, metavar='DIR', help='also record the episodes into a LeRobot v3.0 dataset at '
                         'DIR (created or resumed); with --expert only successful ones are kept, and failed seeds are '
                         'replaced by the next ones (demonstrations: use training seeds, 0..4999)')
+    parser.add_argument('--expert-fumbles', type=float, default=0.0, metavar='P',
+                        help='with --expert: share of episodes whose first grasp the expert fumbles on purpose and makes '
+                        'again, so that recorded demonstrations show recoveries (0..1, default 0; docs/closed-loop.md)')
     parser.add_argument('--task', default='put the cube on the target', help='task string of recorded episodes')
     parser.add_argument('--video-codec', choices=['av1', 'h264'], default='av1', help='recorded video codec (default av1)')
     parser.add_argument('--table', type=Path, metavar='FILE', help='also write the per-episode outcomes as a markdown table')
@@ -140,6 +143,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f'--threshold {args.threshold} is outside (0, 1]')
     if args.extra_delay < 0 or args.max_episode_s <= 0:
         parser.error('--extra-delay must be >= 0 and --max-episode-s > 0')
+    if not 0 <= args.expert_fumbles <= 1 or (args.expert_fumbles and args.checkpoint is not None):
+        parser.error(f'--expert-fumbles {args.expert_fumbles}: a share 0..1, and only with --expert')
     return args
 
 

@@ -60,6 +60,8 @@ class ExecutorNode(Node):
                                   'the SO-101 defaults')
         self.chunk_max_age = p('chunk_max_age', 1.0, 'refuse chunks whose observation is older than this, s')
         self.chunk_max_future = p('chunk_max_future', 0.05, 'refuse chunks stamped further in the future, s (clock skew)')
+        self.limit_tolerance = p('limit_tolerance', 0.1, 'chunk setpoints past a joint limit by up to this (rad) are '
+                                 'clamped to it; further: the chunk is refused')
         self.max_joint_speed = p('max_joint_speed', 0.0, 'refuse chunks moving a joint faster than this, rad/s; 0: no '
                                  'limit')
         self.realtime_priority = p('realtime_priority', 0, 'SCHED_FIFO priority (1..99) of the loop thread on a busy '
@@ -70,6 +72,7 @@ class ExecutorNode(Node):
             'chunk_max_age and chunk_max_future must be > 0'
             if not (self.chunk_max_age > 0 and self.chunk_max_future > 0) else '',
             f'max_joint_speed {self.max_joint_speed} must be >= 0' if self.max_joint_speed < 0 else '',
+            f'limit_tolerance {self.limit_tolerance} must be >= 0' if self.limit_tolerance < 0 else '',
             f'realtime_priority {self.realtime_priority} is outside 0..99' if not 0 <= self.realtime_priority <= 99 else ''])
         on_change(self, {'threshold': lambda g: '' if 0.0 < g <= 1.0 else f'{g} is outside (0, 1]'}, self._set_threshold)
 
@@ -156,7 +159,7 @@ class ExecutorNode(Node):
         try:
             chunk = validate_chunk(names, positions, times, stamp, now, max_age=self.chunk_max_age,
                                    max_future=self.chunk_max_future, lower=self.limits[0], upper=self.limits[1],
-                                   max_speed=self.max_joint_speed or None)
+                                   limit_tolerance=self.limit_tolerance, max_speed=self.max_joint_speed or None)
         except ChunkRejected as e:
             self.rejections.reject(e.kind, f'rejected chunk ({e}); holding the queued plan')
             return

@@ -25,22 +25,25 @@ class EpisodeResult:
     strategy: str
     success: bool
     sim_time: float
+    fumble: str | None = None  # how the first grasp was fumbled on purpose (robolearn_sim.scripted_expert.FUMBLES)
+    retries: int = 0           # grasps the expert had to make again
 
 
-def run_expert_episode(world: World, ik: TopDownIK, seed: int, strategy: str | None = None) -> EpisodeResult:
+def run_expert_episode(world: World, ik: TopDownIK, seed: int, strategy: str | None = None,
+                       fumble_probability: float = 0.0) -> EpisodeResult:
     """One episode: reset to ``seed``, the expert moves the leader, the follower copies it at 50 Hz."""
     layout = world.reset(seed)
-    expert = ScriptedExpert(ik, layout, strategy)
+    expert = ScriptedExpert(ik, layout, strategy, fumble_probability)
     dt = 1.0 / CONTROL_RATE
     start = world.follower_backend.present_positions()
     enabled = np.ones(6, dtype=bool)
     t = 0.0
     while not expert.done(t):
         follower = world.follower_backend.present_positions()
-        goal = expert.leader_goal(t, follower, dt, start, world.cube_pose()[0])
+        goal = expert.leader_goal(t, follower, dt, start, *world.cube_pose())
         world.leader_backend.move_to(goal, dt)
         world.follower_backend.set_goal_positions(world.leader_backend.present_positions(), enabled)
         world.step(dt)
         t += dt
     world.step(SETTLE_TIME)
-    return EpisodeResult(seed, expert.strategy, world.success(), world.time)
+    return EpisodeResult(seed, expert.strategy, world.success(), world.time, expert.fumble, expert.retries)

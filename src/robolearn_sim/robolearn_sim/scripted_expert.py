@@ -9,6 +9,16 @@ episode, as they would with a person.
 
 The plan is in polar coordinates about the arm's base (radius, azimuth, height of the point between the
 jaws, jaw yaw, gripper angle), so that radial moves are straight and the detour is an arc.
+
+It recovers, as a person would: when the lift ends, and while carrying, it checks that the cube is in the
+hand; when it is not (the grasp missed, or the cube slipped out), it opens, rises clear of the pillar, goes
+back over the cube where it now lies, grasps it again and carries on (at most ``MAX_RETRIES`` times). Why:
+a policy trained only on clean grasps has never seen a missed one, and after its own miss (a grasp a
+centimetre off, the cube held by an edge and dropped) it does not know what to do. So that the
+demonstrations can show such recoveries, a share of episodes (``fumble_probability``, drawn from the seed's
+own stream; 0 by default) fumbles the first grasp the way a hurried operator does: closing too high, or a
+jaw's width off to the side. Measured (docs/closed-loop.md): with 0.3, Diffusion Policy and flow matching
+did better and ACT much worse, so the default demonstrations have none.
 """
 
 from __future__ import annotations
@@ -30,9 +40,13 @@ CARRY_Z = 0.05  # m, grasp point while carrying: the cube 37 mm up, far below th
 GRASP_Z = 0.017  # m: pads a little above the cube's centre, jaw tips clear of the table
 PLACE_Z = 0.02
 HOME_RADIUS = 0.13  # m, where the home pose holds the hand (robolearn_sim.world.HOME_POSITIONS)
-#: Segments (indices into the plan) during which the expert shifts its aim by the cube's offset in the hand.
-CARRY_SEGMENTS = (7, 8)
-LIFT_SEGMENT = 6
+RETRY_Z = 0.10  # m, grasp point while going back over the cube: the jaw tips clear the pillar's top
+MAX_RETRIES = 2
+#: How a first grasp is fumbled on purpose: closing 30 mm too high, or 14-18 mm off to the side (equally likely).
+FUMBLES = ('high', 'aside')
+#: The cube counts as held when its centre is this far above its resting height and this close to the hand.
+HELD_LIFT, HELD_DISTANCE = 0.012, 0.035
+CUBE_REST_Z = 0.0125
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,12 @@ def _min_jerk(s: float) -> float:
     return s**3 * (10 - 15 * s + 6 * s * s)
 
 
+def _yaw_of(quat_wxyz: np.ndarray) -> float:
+    """The cube's yaw about z from its orientation (w, x, y, z)."""
+    w, x, y, z = (float(v) for v in quat_wxyz)
+    return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
+
+
 def _grasp_yaw(theta: float, cube_yaw: float) -> float:
     """The jaw yaw that closes on two opposite faces of the cube, nearest to the arm's natural one."""
     natural = theta + np.pi / 2
@@ -64,7 +84,8 @@ def _grasp_yaw(theta: float, cube_yaw: float) -> float:
 class ScriptedExpert:
     """Plans an episode from its layout and turns time + the follower's joints into leader joint goals."""
 
-    def __init__(self, ik: TopDownIK, layout: EpisodeLayout, strategy: str | None = None) -> None:
+    def __init__(self, ik: TopDownIK, layout: EpisodeLayout, strategy: str | None = None,
+                 fumble_probability: float = 0.0) -> None:
         rng = np.random.default_rng([layout.seed, 1])  # its own stream: the layout's draws stay put
         self.strategy = strategy if strategy is not None else STRATEGIES[int(rng.integers(2))]
         if self.strategy not in STRATEGIES:
@@ -72,12 +93,23 @@ class ScriptedExpert:
         self.ik = ik
         self.layout = layout
         self.speed = float(rng.uniform(0.85, 1.2))
-        self.segments = self._plan(rng)
-        self.times = np.concatenate([[0.0], np.cumsum([d for _, d in self.segments])])
-        self.duration = float(self.times[-1])
+        fumbles = np.random.default_rng([layout.seed, 2])  # a stream of its own: the plan's draws stay put
+        if not 0.0 <= fumble_probability <= 1.0:
+            raise ValueError(f'fumble_probability {fumble_probability} is outside 0..1')
+        self.fumble = FUMBLES[int(fumbles.integers(2))] if fumbles.random() < fumble_probability else None
+        self._fumble_aside = float(fumbles.choice([-1.0, 1.0]) * fumbles.uniform(0.014, 0.018))
+        self._rng = rng
+        self.retries = 0
+        self._set_plan(self._plan(rng), lift_segment=6)  # home turn, 5 grasp segments, then the lift
         self._q = None
         self._correction = np.zeros(5)
         self._cube_offset: np.ndarray | None = None  # cube centre minus the hand's point, seen when lifting
+
+    def _set_plan(self, segments: list[tuple[Waypoint, float]], lift_segment: int) -> None:
+        self.segments = segments
+        self.times = np.concatenate([[0.0], np.cumsum([d for _, d in segments])])
+        self.duration = float(self.times[-1])
+        self.lift_segment = lift_segment  # the segment that lifts the cube; the next two carry it to the target
 
     def _plan(self, rng: np.random.Generator) -> list[tuple[Waypoint, float]]:
         """(waypoint to reach, seconds to get there) in order; the first starts from home."""
@@ -85,31 +117,74 @@ class ScriptedExpert:
         tx, ty = self.layout.target_xy
         jitter = lambda scale: float(rng.normal(0.0, scale))  # noqa: E731
         cr, ct = float(np.hypot(cx, cy)) + jitter(0.002), float(np.arctan2(cy, cx)) + jitter(0.006)
-        tr, tt = float(np.hypot(tx, ty)) + jitter(0.003), float(np.arctan2(ty, tx)) + jitter(0.01)
-        arc_r = float(rng.uniform(*ARC_RADIUS[self.strategy]))
+        self._target = float(np.hypot(tx, ty)) + jitter(0.003), float(np.arctan2(ty, tx)) + jitter(0.01)
+        self._arc_r = float(rng.uniform(*ARC_RADIUS[self.strategy]))
         grasp_yaw = _grasp_yaw(ct, self.layout.cube_yaw)
-        place_yaw = grasp_yaw + (tt - ct)  # keep the cube's yaw relative to the arm: the wrist barely rolls
-        carry_z = CARRY_Z + jitter(0.003)
+        self._carry_z = CARRY_Z + jitter(0.003)
         slow = 1.0 / self.speed
-        pause = lambda: float(rng.uniform(0.1, 0.4)) * slow  # noqa: E731
-        W = Waypoint
+        hover = HOVER_Z + jitter(0.004)
+        # Turn towards the cube first, close to the base, then reach out: never sweep past the pillar.
+        first = [(Waypoint(HOME_RADIUS, ct, HOVER_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow)]
+        ar, at, az = cr, ct, GRASP_Z
+        if self.fumble == 'high':
+            az = GRASP_Z + 0.03  # the jaws close above the cube
+        elif self.fumble == 'aside':  # off along the jaws' width: at best an edge is caught
+            side = grasp_yaw + np.pi / 2
+            x, y = cr * np.cos(ct) + self._fumble_aside * np.cos(side), cr * np.sin(ct) + self._fumble_aside * np.sin(side)
+            ar, at = float(np.hypot(x, y)), float(np.arctan2(y, x))
+        grasp = self._grasp_segments(ar, at, grasp_yaw, hover, grasp_z=az)
+        return first + grasp + self._carry_segments(cr, ct, grasp_yaw)
+
+    def _grasp_segments(self, r: float, theta: float, yaw: float, hover: float,
+                        grasp_z: float = GRASP_Z) -> list[tuple[Waypoint, float]]:
+        """Over the cube, down, close, squeeze: from anywhere above it with the jaws open."""
+        slow, W = 1.0 / self.speed, Waypoint
+        pause = lambda: float(self._rng.uniform(0.1, 0.4)) * slow  # noqa: E731
         return [
-            # Turn towards the cube first, close to the base, then reach out: never sweep past the pillar.
-            (W(HOME_RADIUS, ct, HOVER_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow),
-            (W(cr, ct, HOVER_Z + jitter(0.004), grasp_yaw, GRIPPER_OPEN), 0.9 * slow),
-            (W(cr, ct, GRASP_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow),
-            (W(cr, ct, GRASP_Z, grasp_yaw, GRIPPER_OPEN), pause()),
-            (W(cr, ct, GRASP_Z, grasp_yaw, GRIPPER_SQUEEZE), 0.6 * slow),
-            (W(cr, ct, GRASP_Z, grasp_yaw, GRIPPER_SQUEEZE), 0.3 + pause()),
-            (W(cr, ct, carry_z, grasp_yaw, GRIPPER_SQUEEZE), 0.9 * slow),
-            (W(arc_r, ct, carry_z, grasp_yaw, GRIPPER_SQUEEZE), 1.0 * slow),
+            (W(r, theta, hover, yaw, GRIPPER_OPEN), 0.9 * slow),
+            (W(r, theta, grasp_z, yaw, GRIPPER_OPEN), 1.0 * slow),
+            (W(r, theta, grasp_z, yaw, GRIPPER_OPEN), pause()),
+            (W(r, theta, grasp_z, yaw, GRIPPER_SQUEEZE), 0.6 * slow),
+            (W(r, theta, grasp_z, yaw, GRIPPER_SQUEEZE), 0.3 + pause()),
+        ]
+
+    def _carry_segments(self, r: float, theta: float, grasp_yaw: float) -> list[tuple[Waypoint, float]]:
+        """Lift, carry on the strategy's arc, place, release, retreat."""
+        slow, W = 1.0 / self.speed, Waypoint
+        tr, tt = self._target
+        arc_r, carry_z = self._arc_r, self._carry_z
+        place_yaw = grasp_yaw + (tt - theta)  # keep the cube's yaw relative to the arm: the wrist barely rolls
+        return [
+            (W(r, theta, carry_z, grasp_yaw, GRIPPER_SQUEEZE), 0.9 * slow),
+            (W(arc_r, theta, carry_z, grasp_yaw, GRIPPER_SQUEEZE), 1.0 * slow),
             (W(arc_r, tt, carry_z, place_yaw, GRIPPER_SQUEEZE), 2.0 * slow),
             (W(tr, tt, carry_z, place_yaw, GRIPPER_SQUEEZE), 1.0 * slow),
             (W(tr, tt, PLACE_Z, place_yaw, GRIPPER_SQUEEZE), 0.9 * slow),
             (W(tr, tt, PLACE_Z, place_yaw, GRIPPER_OPEN), 0.5 * slow),
-            (W(tr, tt, PLACE_Z, place_yaw, GRIPPER_OPEN), pause()),
+            (W(tr, tt, PLACE_Z, place_yaw, GRIPPER_OPEN), float(self._rng.uniform(0.1, 0.4)) * slow),
             (W(tr, tt, HOVER_Z + 0.02, place_yaw, GRIPPER_OPEN), 0.8 * slow),
         ]
+
+    def _retry(self, t: float, cube_position: np.ndarray, cube_quat: np.ndarray | None) -> None:
+        """Replace the rest of the plan from ``t``: open and rise, back over the cube where it lies, grasp, carry."""
+        now = Waypoint(*self.hand_pose(t, self._start))
+        i = int(np.searchsorted(self.times, t, side='right')) - 1
+        kept = self.segments[:i] + [(now, max(t - self.times[i], 1e-3))]
+        cr, ct = float(np.hypot(*cube_position[:2])), float(np.arctan2(cube_position[1], cube_position[0]))
+        cube_yaw = _yaw_of(cube_quat) if cube_quat is not None else self.layout.cube_yaw
+        grasp_yaw = _grasp_yaw(ct, cube_yaw)
+        slow = 1.0 / self.speed
+        back = [(Waypoint(now.r, now.theta, RETRY_Z, now.yaw, GRIPPER_OPEN), 0.7 * slow),
+                (Waypoint(cr, ct, RETRY_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow)]
+        grasp = self._grasp_segments(cr, ct, grasp_yaw, HOVER_Z)
+        self._set_plan(kept + back + grasp + self._carry_segments(cr, ct, grasp_yaw),
+                       lift_segment=len(kept) + len(back) + len(grasp))
+        self.retries += 1
+
+    def _cube_held(self, follower_positions: np.ndarray, cube_position: np.ndarray) -> bool:
+        hand, _ = self.ik.grasp_point(np.asarray(follower_positions[:5], dtype=float))
+        lifted = cube_position[2] > CUBE_REST_Z + HELD_LIFT
+        return bool(lifted and np.linalg.norm(cube_position - hand) < HELD_DISTANCE)
 
     def hand_pose(self, t: float, start: np.ndarray) -> np.ndarray:
         """The planned hand pose [r, theta, z, yaw, gripper] at ``t`` s into the episode."""
@@ -132,9 +207,9 @@ class ScriptedExpert:
         """
         if self._cube_offset is None:
             return np.zeros(3)
-        start, end = self.times[CARRY_SEGMENTS[0]], self.times[CARRY_SEGMENTS[-1] + 1]
+        start, end = self.times[self.lift_segment + 1], self.times[self.lift_segment + 3]
         weight = _min_jerk((t - start) / (end - start))
-        turn = self.segments[-1][0].yaw - self.segments[LIFT_SEGMENT][0].yaw
+        turn = self.segments[-1][0].yaw - self.segments[self.lift_segment][0].yaw
         c, s = np.cos(turn), np.sin(turn)
         offset = self._cube_offset
         return weight * np.array([c * offset[0] - s * offset[1], s * offset[0] + c * offset[1], 0.0])
@@ -146,17 +221,28 @@ class ScriptedExpert:
         dt: float,
         start_joints: np.ndarray,
         cube_position: np.ndarray | None = None,
+        cube_quat: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Where to move the leader's six joints at ``t``, given the follower's joints (and the cube) now."""
+        """Where to move the leader's six joints at ``t``, given the follower's joints (and the cube) now.
+
+        With the cube's pose (what a person sees), it aims the cube rather than the hand at the target and
+        grasps again when the cube is not in the hand during the lift's end and the carry."""
         if self._q is None:
             self._q = np.asarray(start_joints[:5], dtype=float).copy()
             pos, _ = self.ik.grasp_point(self._q)
             self._start = np.array([np.hypot(pos[0], pos[1]), np.arctan2(pos[1], pos[0]), pos[2],
                                     self.segments[0][0].yaw, start_joints[5]])
+        if cube_position is not None:
+            cube_position = np.asarray(cube_position, dtype=float)
+            lift_end, carry_end = self.times[self.lift_segment + 1], self.times[self.lift_segment + 3]
+            if (lift_end <= t < carry_end and self.retries < MAX_RETRIES
+                    and not self._cube_held(follower_positions, cube_position)):
+                self._retry(t, cube_position, cube_quat)
+                self._cube_offset = None
+            elif self._cube_offset is None and t >= lift_end:
+                hand, _ = self.ik.grasp_point(np.asarray(follower_positions[:5], dtype=float))
+                self._cube_offset = cube_position - hand
         r, theta, z, yaw, gripper = self.hand_pose(t, self._start)
-        if cube_position is not None and self._cube_offset is None and t >= self.times[LIFT_SEGMENT + 1]:
-            hand, _ = self.ik.grasp_point(np.asarray(follower_positions[:5], dtype=float))
-            self._cube_offset = np.asarray(cube_position, dtype=float) - hand
         point = np.array([r * np.cos(theta), r * np.sin(theta), z]) - self._aim_shift(t)
         result = self.ik.solve(point, yaw, self._q)
         q_des = result.joints

@@ -8,7 +8,7 @@ Publishes (for the simulated cameras, rviz and the evaluator):
 - ``/sim/joint_states`` (sensor_msgs/JointState): the follower's true joints, rad, ``state_rate`` Hz
 - ``/sim/cube_pose``, ``/sim/target_pose`` (geometry_msgs/PoseStamped, frame ``table``)
 - ``/sim/success`` (std_msgs/Bool, 10 Hz): the task success of robolearn_sim.task_success
-- ``/sim/episode`` (std_msgs/String, JSON, 10 Hz): seed, strategy, sim_time, expert_done, success,
+- ``/sim/episode`` (std_msgs/String, JSON, 10 Hz): seed, strategy, retries, sim_time, expert_done, success,
   real_time_factor, lost_s (wall seconds the physics fell too far behind to catch up, this episode)
 Services: ``~/reset`` (std_srvs/Trigger): start the next episode (seeds count up from ``seed``).
 
@@ -51,6 +51,8 @@ class WorldNode(Node):
         self.state_rate = p('state_rate', 50.0, 'rate of /sim/joint_states and the poses, Hz')
         seed = p('seed', 5000, 'seed of the first episode; ~/reset counts up (train 0..4999, eval 5000..9999)')
         expert = p('expert', True, 'the scripted expert moves the leader arm')
+        fumbles = p('expert_fumbles', 0.0, "share of episodes whose first grasp the expert fumbles on purpose and then "
+                    "makes again (recovery demonstrations; 0..1)")
         ports = {role: p(f'{role}_port', bus_port(role),
                          f"path of the symlink to the {role} arm's simulated bus (a pty) for its so100_driver") for role in ROLES}
         calibrations = {role: p(f'{role}_calibration', calibration_file(role),
@@ -67,6 +69,8 @@ class WorldNode(Node):
             if ports['follower'] == ports['leader']
             else '',
         ]
+        if not 0.0 <= fumbles <= 1.0:
+            problems.append(f'expert_fumbles {fumbles} is outside 0..1')
         try:
             seed_split(seed)
         except ValueError as e:
@@ -74,7 +78,8 @@ class WorldNode(Node):
         refuse_invalid(self, problems)
 
         log = self.get_logger()
-        self.runner = WorldRunner(ports, calibrations, seed, expert, mesh_cell, self.physics_rate, log.info, log.warning)
+        self.runner = WorldRunner(ports, calibrations, seed, expert, mesh_cell, self.physics_rate, log.info, log.warning,
+                                  expert_fumbles=fumbles)
         self.joint_pub = self.create_publisher(JointState, '/sim/joint_states', 10)
         self.cube_pub = self.create_publisher(PoseStamped, '/sim/cube_pose', 10)
         self.target_pub = self.create_publisher(PoseStamped, '/sim/target_pose', 10)

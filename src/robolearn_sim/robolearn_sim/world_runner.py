@@ -38,9 +38,10 @@ class WorldRunner:
 
     def __init__(self, ports: dict[str, str], calibration_files: dict[str, str], first_seed: int, expert: bool,
                  mesh_cell: float, physics_rate: float, log: Callable[[str], None], warn: Callable[[str], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, expert_fumbles: float = 0.0) -> None:
         self.ports, self.calibration_files = ports, calibration_files
         self.expert_enabled = expert
+        self.expert_fumbles = expert_fumbles
         self.mesh_cell = mesh_cell
         self.physics_rate = physics_rate
         self.log, self.warn, self.clock = log, warn, clock
@@ -87,7 +88,7 @@ class WorldRunner:
         seed = self._next_seed
         layout = self.world.reset(seed)
         self._next_seed = seed + 1
-        self.expert = ScriptedExpert(self.ik, layout) if self.expert_enabled else None
+        self.expert = ScriptedExpert(self.ik, layout, fumble_probability=self.expert_fumbles) if self.expert_enabled else None
         self._settle_writes = self.world.follower_backend.goal_writes
         self._settle_until = self.clock() + SETTLE_TIMEOUT_S
         self._start_joints = self.world.follower_backend.present_positions()
@@ -96,7 +97,8 @@ class WorldRunner:
         self._expert_due = 0.0
         self.episode_started = True
         strategy = self.expert.strategy if self.expert else 'none'
-        self.log(f'episode seed={seed} strategy={strategy}')
+        fumble = f' fumble={self.expert.fumble}' if self.expert and self.expert.fumble else ''
+        self.log(f'episode seed={seed} strategy={strategy}{fumble}')
         return f'seed={seed} strategy={strategy}'
 
     def _drivers_connected(self) -> bool:
@@ -135,7 +137,7 @@ class WorldRunner:
         t = world.time
         if self.expert is not None and not self.expert.done(t) and t >= self._expert_due:
             follower = world.follower_backend.present_positions()
-            goal = self.expert.leader_goal(t, follower, 1.0 / EXPERT_RATE, self._start_joints, world.cube_pose()[0])
+            goal = self.expert.leader_goal(t, follower, 1.0 / EXPERT_RATE, self._start_joints, *world.cube_pose())
             world.leader_backend.move_to(goal, 1.0 / EXPERT_RATE)
             self._expert_due += 1.0 / EXPERT_RATE
         behind = (self.clock() - self._episode_wall_start - self.lost_s) - world.time
@@ -156,6 +158,7 @@ class WorldRunner:
         return {
             'seed': world.layout.seed,
             'strategy': self.expert.strategy if self.expert else None,
+            'retries': self.expert.retries if self.expert else None,
             'sim_time': round(world.time, 4),
             'expert_done': bool(self.expert.done(world.time)) if self.expert else None,
             'success': world.success(),

@@ -167,8 +167,54 @@ def test_averaging_the_two_strategies_fails(world: World, ik: TopDownIK, monkeyp
     inside, outside = scripted_expert.ARC_RADIUS['inside'], scripted_expert.ARC_RADIUS['outside']
     mean = ((inside[0] + outside[0]) / 2, (inside[1] + outside[1]) / 2)
     monkeypatch.setitem(scripted_expert.ARC_RADIUS, 'inside', mean)
+    monkeypatch.setattr(scripted_expert, 'MAX_RETRIES', 0)  # the arc alone, not the recovery, is on trial
     result = run_expert_episode(world, ik, 5001, 'inside')
     assert not result.success
+
+
+def _seed_with_fumble(ik: TopDownIK, fumble: str | None) -> int:
+    return next(s for s in range(5000, 5100) if ScriptedExpert(ik, sample_layout(s), fumble_probability=0.3).fumble == fumble)
+
+
+def test_the_asked_share_of_first_grasps_is_fumbled_on_purpose_deterministically_per_seed(ik: TopDownIK) -> None:
+    fumbles = [ScriptedExpert(ik, sample_layout(s), fumble_probability=0.3).fumble for s in range(5000, 5200)]
+    assert 0.2 < sum(f is not None for f in fumbles) / len(fumbles) < 0.4
+    assert {'high', 'aside'} <= set(fumbles)
+    assert [ScriptedExpert(ik, sample_layout(s), fumble_probability=0.3).fumble for s in range(5000, 5010)] == fumbles[:10]
+    assert all(ScriptedExpert(ik, sample_layout(s)).fumble is None for s in range(5000, 5200))  # the default: none
+    unfumbled = _seed_with_fumble(ik, None)  # the fumble's draws leave the rest of the plan as it was
+    np.testing.assert_array_equal(ScriptedExpert(ik, sample_layout(unfumbled), fumble_probability=0.3).times,
+                                  ScriptedExpert(ik, sample_layout(unfumbled)).times)
+    with pytest.raises(ValueError, match='fumble_probability'):
+        ScriptedExpert(ik, sample_layout(5000), fumble_probability=1.5)
+
+
+@pytest.mark.parametrize('fumble', ['high', 'aside'])
+def test_a_fumbled_grasp_is_seen_and_made_again(world: World, ik: TopDownIK, fumble: str) -> None:
+    result = run_expert_episode(world, ik, _seed_with_fumble(ik, fumble), fumble_probability=0.3)
+    assert result.fumble == fumble
+    assert result.retries == 1
+    assert result.success, f'cube at {world.cube_pose()[0]}, target {world.target_xy()}'
+
+
+def test_the_expert_grasps_again_when_the_cube_leaves_the_hand_while_carrying(world: World, ik: TopDownIK) -> None:
+    """The cube taken out of the hand mid-carry (put back on the table near where it was): the expert goes back for it."""
+    seed = _seed_with_fumble(ik, None)
+    layout = world.reset(seed)
+    expert = ScriptedExpert(ik, layout)
+    dt, t, start, dropped = 1 / 50, 0.0, world.follower_backend.present_positions(), False
+    while not expert.done(t) and t < 30:
+        if not dropped and t >= expert.times[expert.lift_segment + 2]:  # on the arc
+            world.set_cube_pose(np.array([*layout.cube_xy, CUBE_HALF]) + [0.01, -0.01, 0.0], layout.cube_yaw + 0.3)
+            dropped = True
+        goal = expert.leader_goal(t, world.follower_backend.present_positions(), dt, start, *world.cube_pose())
+        world.leader_backend.move_to(goal, dt)
+        world.follower_backend.set_goal_positions(world.leader_backend.present_positions(), ALL_ON)
+        world.step(dt)
+        t += dt
+    world.step(0.5)
+    assert dropped and expert.retries == 1
+    assert world.success(), f'cube at {world.cube_pose()[0]}, target {world.target_xy()}'
 
 
 def test_goals_through_the_simulated_bus_reach_the_mujoco_joints_while_the_world_steps(tmp_path) -> None:
