@@ -43,6 +43,8 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     report = json.loads((run / 'report.json').read_text())
     assert report['record']['seconds'] == recorded_in                      # not recorded again
     assert report['evaluate']['result']['episodes'] == 1 and report['evaluate']['result']['first_seed'] == 5000
+    motion = report['evaluate']['result']['motion']  # the policy's chunks reached the executor and were played
+    assert motion['episodes_without_a_chunk'] == 0 and motion['rejected_chunks'] == 0, motion
     assert (run / 'dataset' / 'meta' / 'info.json').exists() and list((run / 'plots').glob('*.png'))
     assert (run / 'train' / 'checkpoints' / 'best' / 'model.safetensors').exists()
     assert (run / 'rollout_front.mp4').stat().st_size > 0 and (run / 'rollout_plots' / 'episode_0_frames.png').exists()

@@ -88,6 +88,7 @@ class EpisodeWatcher(Node):
 class EpisodeRunner:
     def __init__(self, graph: SimGraph, node: EpisodeWatcher) -> None:
         self.graph, self.node = graph, node
+        self._rejected_before = 0.0  # the executor's rejected chunks (a count over its life) at the last episode's end
 
     def spin_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -193,9 +194,12 @@ class EpisodeRunner:
         self.spin_until(lambda: self.node.executor_status_stamp > ended, 5.0, "the executor's diagnostics")
         s = self.node.executor_status
         number = lambda key: float(s[key]) if key in s and s[key] not in ('', 'none') else None  # noqa: E731
+        rejected = number('rejected_chunks')
+        if rejected is not None:
+            rejected, self._rejected_before = rejected - self._rejected_before, rejected
         return {'max_switch_jump_rad': number('max_switch_jump_rad'), 'max_step_rad': number('max_step_rad'),
                 'rms_jerk': number('rms_jerk'), 'held_fraction': number('held_fraction'), 'stalls': number('stalls'),
-                'chunks': number('chunks'), 'delay_estimate_s': number('delay_estimate_s')}
+                'chunks': number('chunks'), 'rejected_chunks': rejected, 'delay_estimate_s': number('delay_estimate_s')}
 
 
 def summarize(results: list[dict], plan: EpisodePlan, cpu: dict[str, float], extra: dict[str, Any]) -> dict:
@@ -235,6 +239,9 @@ def summarize(results: list[dict], plan: EpisodePlan, cpu: dict[str, float], ext
             'rms_jerk_mean': mean('rms_jerk'),
             'held_fraction_mean': mean('held_fraction'),
             'stalls': sum(values('stalls')),
+            'rejected_chunks': sum(values('rejected_chunks')),
+            # episodes in which not one chunk reached the queue: the arm never moved (look at rejected_chunks)
+            'episodes_without_a_chunk': sum(1 for r in results if r.get('chunks') == 0),
         }
     report['per_episode'] = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()
                               if k not in ('world_sim_s', 'world_wall_s')} for r in results]

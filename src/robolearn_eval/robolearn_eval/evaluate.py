@@ -169,7 +169,11 @@ def main(argv: list[str] | None = None) -> None:
     if 'motion' in report:
         m = report['motion']
         print(f"motion: max switch jump {m['max_switch_jump_rad']} rad (max step between switches {m['max_step_rad']} rad), "
-              f"RMS jerk {m['rms_jerk_mean']}, held {m['held_fraction_mean']}, stalls {m['stalls']}")
+              f"RMS jerk {m['rms_jerk_mean']}, held {m['held_fraction_mean']}, stalls {m['stalls']}, "
+              f"rejected chunks {m['rejected_chunks']}")
+        if m['episodes_without_a_chunk']:
+            print(f"evaluate: in {m['episodes_without_a_chunk']} episode(s) no chunk reached the executor (the arm held "
+                  'throughout): its log says why (--log-dir DIR keeps it)', file=sys.stderr)
     if args.json:
         print(json.dumps(report))
 

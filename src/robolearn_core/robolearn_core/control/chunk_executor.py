@@ -161,11 +161,11 @@ class ChunkExecutor:
 
     def reset(self) -> None:
         """A new episode: empty queue, ramp from the measured position, ask for a chunk at the next tick; the
-        episode's figures (motion, stalls, holds) start again."""
+        episode's figures (motion, chunks, stalls, holds) start again."""
         self.queue.reset()
         self.safety.restart()
         self.motion = MotionStats(self.settings.period)
-        self.stalls = self.held_ticks = 0
+        self.chunks = self.stalls = self.held_ticks = 0
         self.running, self.stopped_reason = True, ''
         self._request = None
         self._playing = False
