@@ -110,7 +110,9 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             'cube_target_distance_m': round(distance, 4), 'max_cube_z_m': round(max_z, 4),
             'stalls': executor.stalls, 'rejected_chunks': rejected,
             'held_fraction': round(executor.held_ticks / max(executor.ticks, 1), 4),
-            'rms_jerk': round(float(motion.get('rms_jerk', float('nan'))), 1)}
+            'rms_jerk': round(float(motion.get('rms_jerk', float('nan'))), 1),
+            'max_switch_jump_rad': round(motion['max_switch_jump_rad'], 4), 'max_step_rad': round(motion['max_step_rad'], 4),
+            'chunks': executor.chunks}
 
 
 def _write_sheet(path: Path, tiles: list[np.ndarray], columns: int = 6) -> None:
