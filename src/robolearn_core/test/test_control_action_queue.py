@@ -110,18 +110,20 @@ def test_blend_window_ends_where_the_queued_plan_ends():
 
 
 def test_rtc_keeps_the_queued_setpoints_until_the_estimated_delay():
-    q = ActionQueue('rtc')
+    q = ActionQueue('rtc', blend_window=0.2)
     q.merge(ramp(0.0, 1.0), now=0.0)
     # the new chunk's observation was at 0.4 s; it arrived early (0.45 s) but 150 ms is planned for
     report = q.merge(flat(0.4, 5.0), now=0.45, delay=0.15)
     assert report.switch_time == pytest.approx(0.55)
     assert q.sample(0.45)[0] == pytest.approx(0.45) and q.sample(0.5)[0] == pytest.approx(0.5)
-    assert q.sample(0.56)[0] == 5.0
-    # a late chunk (the delay already passed) takes over at once
+    # from there a crossfade over blend_window (0.2 s) to what guidance left of a disagreement, then the new chunk
+    assert 0.56 < q.sample(0.56)[0] < 1.0 and 0.65 < q.sample(0.65)[0] < 5.0
+    assert q.sample(0.75)[0] == pytest.approx(5.0)
+    # a late chunk (the delay already passed): the crossfade starts at once
     q.reset()
     q.merge(ramp(0.0, 1.0), now=0.0)
     report = q.merge(flat(0.4, 5.0), now=0.6, delay=0.15)
-    assert report.switch_time == 0.6 and q.sample(0.6)[0] == 5.0
+    assert report.switch_time == 0.6 and q.sample(0.6)[0] == pytest.approx(0.6) and q.sample(0.8)[0] == pytest.approx(5.0)
 
 
 def test_rtc_with_a_continuing_chunk_has_no_jump():
