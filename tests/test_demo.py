@@ -32,6 +32,8 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     (run,) = tmp_path.iterdir()
     state = json.loads((run / 'state.json').read_text())
     assert state['record']['done'] and state['record']['recorded_episodes'] == 2 and 'fit' not in state
+    # evaluate retries start_episode right after each reset: the recorder's refusals are warnings, not ERROR lines
+    assert state['record']['result']['error_lines'].get('recorder') is None, state['record']['result']['error_lines']
     recorded_in = state['record']['seconds']
 
     # continue with a valid budget (the run's settings are kept, except what the new invocation cannot change)

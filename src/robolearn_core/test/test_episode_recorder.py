@@ -8,7 +8,7 @@ import pytest
 
 from robolearn_core.calibration import ArmCalibration, MotorCalibration
 from robolearn_core.dataset.reader import DatasetReader
-from robolearn_core.recording.episode_recorder import ACTION, FOLLOWER, EpisodeRecorder, RecorderSettings
+from robolearn_core.recording.episode_recorder import ACTION, FOLLOWER, EpisodeRecorder, RecorderSettings, StreamsNotReady
 from robolearn_core.so_arm.frame_schema import FrameSchema
 from robolearn_core.so_arm.joints import JOINT_NAMES
 
@@ -47,7 +47,7 @@ def feed(r, seconds, image_shape=(32, 48, 3)):
 def test_no_episode_until_every_stream_is_fresh(recorder):
     assert 'new dataset' in recorder.open()
     recorder.put_joints(FOLLOWER, np.zeros(6))
-    with pytest.raises(RuntimeError, match='cannot start: action: no message yet; camera front: no message yet'):
+    with pytest.raises(StreamsNotReady, match='cannot start: action: no message yet; camera front: no message yet'):
         recorder.start_episode()
 
 

@@ -27,7 +27,14 @@ from std_srvs.srv import Trigger
 
 from robolearn_core.calibration import ArmCalibration, CalibrationError
 from robolearn_core.dataset.errors import DatasetError
-from robolearn_core.recording.episode_recorder import ACTION, FOLLOWER, KEYS_HELP, EpisodeRecorder, RecorderSettings
+from robolearn_core.recording.episode_recorder import (
+    ACTION,
+    FOLLOWER,
+    KEYS_HELP,
+    EpisodeRecorder,
+    RecorderSettings,
+    StreamsNotReady,
+)
 from robolearn_core.so_arm.frame_schema import FrameSchema
 from robolearn_core.so_arm.joints import JointMessageError, positions_by_name
 from robolearn_ros.diagnostics import ERROR, OK, WARN, Status, publish_status_every
@@ -147,6 +154,9 @@ class RecorderNode(Node):
     def _guarded(self, action: Callable[[], str]) -> tuple[bool, str]:
         try:
             return True, action()
+        except StreamsNotReady as exc:  # the caller waits and asks again: a warning, not an ERROR line per try
+            self.get_logger().warning(str(exc))
+            return False, str(exc)
         except EPISODE_ERRORS as exc:
             self.get_logger().error(str(exc))
             return False, str(exc)

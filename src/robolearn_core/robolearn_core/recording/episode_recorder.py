@@ -36,6 +36,11 @@ def camera_stream(camera: str) -> str:
     return f'camera {camera}'
 
 
+class StreamsNotReady(RuntimeError):
+    """start_episode refused because a stream is missing or stale: a state to wait out (evaluate retries it right
+    after a world reset), not a failure of the recorder; the node logs it as a warning, not an error."""
+
+
 @dataclass(frozen=True)
 class RecorderSettings:
     root: Path
@@ -174,7 +179,7 @@ class EpisodeRecorder:
         missing = [c for c in self.cameras if c not in self.image_sizes]
         stale = self.sampler.sample(self.clock()).stale
         if missing or stale:
-            raise RuntimeError('cannot start: ' + describe_stale(stale) +
+            raise StreamsNotReady('cannot start: ' + describe_stale(stale) +
                                ' (is every camera_node and driver running and publishing?)')
         if self.writer is None:
             self.writer = self._open_writer()
