@@ -30,9 +30,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from robolearn_sim.scene import CUBE_HALF
+
 CONTROL_RATE = 50.0
 CAMERA_FPS = 30.0
-LIFTED_Z = 0.035  # m: cube centre 22 mm above its resting height
+LIFTED_Z = CUBE_HALF + 0.0225  # m: the cube's centre 22.5 mm above its resting height
+DROPPED_DISTANCE = 0.06  # m from the target's centre: further, the cube fell on the way, not while placed
 
 
 def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
@@ -99,10 +102,8 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
         outcome = 'never lifted'
     elif cube[2] > LIFTED_Z:
         outcome = 'not released'
-    elif distance > 0.025:
-        outcome = 'dropped' if distance > 0.06 else 'placed off target'
-    else:
-        outcome = 'placed off target'
+    else:  # on the table, off the target square or on it but not at rest (task_success)
+        outcome = 'dropped' if distance > DROPPED_DISTANCE else 'placed off target'
     if args.sheets:
         _write_sheet(Path(args.sheets) / f'{seed}_{outcome.replace(" ", "_")}.png', tiles)
     motion = executor.motion.summary()

@@ -187,9 +187,9 @@ class LeRobotPeerPolicy(DeployedPolicy):
         self.limits = calibration.limits_radians() if calibration is not None else None
 
     def infer(self, t: float, pending=None, delay: float = 0.0):
-        """DeployedPolicy's chunk clamped into the calibrated joint ranges. On a LeRobot arm the servos' own
-        position-limit registers clamp goals past the range; robolearn's executor rejects such a chunk instead
-        (LeRobot's ACT here put wrist_flex 0.02 rad past its limit in most chunks)."""
+        """DeployedPolicy's chunk clamped into the calibrated joint ranges, as a LeRobot arm's servo position-limit
+        registers clamp any goal past the range. robolearn's executor clamps only within its limit_tolerance
+        (0.1 rad) and refuses beyond; LeRobot's ACT here put wrist_flex 0.02 rad past its limit in most chunks."""
         chunk = super().infer(t, pending, delay)
         if chunk is None or self.limits is None:
             return chunk

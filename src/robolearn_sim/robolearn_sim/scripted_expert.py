@@ -29,6 +29,7 @@ import numpy as np
 
 from robolearn_sim.episode_layout import EpisodeLayout
 from robolearn_sim.inverse_kinematics import TopDownIK
+from robolearn_sim.scene import CUBE_HALF
 
 STRATEGIES = ('inside', 'outside')
 #: Arc radius of each strategy (m); the pillar spans radius 0.182..0.218.
@@ -46,7 +47,6 @@ MAX_RETRIES = 2
 FUMBLES = ('high', 'aside')
 #: The cube counts as held when its centre is this far above its resting height and this close to the hand.
 HELD_LIFT, HELD_DISTANCE = 0.012, 0.035
-CUBE_REST_Z = 0.0125
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class ScriptedExpert:
 
     def _cube_held(self, follower_positions: np.ndarray, cube_position: np.ndarray) -> bool:
         hand, _ = self.ik.grasp_point(np.asarray(follower_positions[:5], dtype=float))
-        lifted = cube_position[2] > CUBE_REST_Z + HELD_LIFT
+        lifted = cube_position[2] > CUBE_HALF + HELD_LIFT
         return bool(lifted and np.linalg.norm(cube_position - hand) < HELD_DISTANCE)
 
     def hand_pose(self, t: float, start: np.ndarray) -> np.ndarray:
