@@ -59,6 +59,7 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     tiles: list[np.ndarray] = []  # every 0.5 s, the cameras side by side (--sheets)
     lower, upper = calibration.limits_radians()
     rejected = 0
+    trace: dict[str, list] = collections.defaultdict(list)  # --trace: per tick, for a failure hunt
     steps = int(round(args.max_episode_s * CONTROL_RATE))
     for k in range(steps):
         t = k * dt
@@ -88,6 +89,13 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             if chunk is not None:
                 in_flight.append((t + args.delay, chunk))
         world.step(dt)
+        if args.trace:
+            cube_pos, cube_quat = world.cube_pose()
+            trace['t'].append(t)
+            trace['joints'].append(joints)
+            trace['command'].append(tick.command if tick.command is not None else np.full(6, np.nan))
+            trace['cube_pos'].append(cube_pos)
+            trace['cube_quat'].append(cube_quat)
         z = float(world.cube_pose()[0][2])
         max_z = max(max_z, z)
         lifted |= z > LIFTED_Z
@@ -104,6 +112,10 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
         outcome = 'not released'
     else:  # on the table, off the target square or on it but not at rest (task_success)
         outcome = 'dropped' if distance > DROPPED_DISTANCE else 'placed off target'
+    if args.trace:
+        Path(args.trace).mkdir(parents=True, exist_ok=True)
+        np.savez(Path(args.trace) / f'{seed}_{outcome.replace(" ", "_")}.npz',
+                 **{k: np.asarray(v, dtype=float) for k, v in trace.items()})
     if args.sheets:
         _write_sheet(Path(args.sheets) / f'{seed}_{outcome.replace(" ", "_")}.png', tiles)
     motion = executor.motion.summary()
@@ -169,6 +181,8 @@ def main() -> None:
     parser.add_argument('--workers', type=int, default=1, help='episodes in parallel processes')
     parser.add_argument('--torch-threads', type=int, default=1)
     parser.add_argument('--sheets', metavar='DIR', help='write a contact sheet per episode here (every 0.5 s)')
+    parser.add_argument('--trace', metavar='DIR', help='write each episode\'s ticks here (npz: t, joints, command, '
+                        'cube_pos, cube_quat)')
     args = parser.parse_args()
 
     start = time.perf_counter()

@@ -3,6 +3,7 @@
 # tar parts. Carry the dataset's folder and .whl-sim/av-15.1.0-slim-site.tar.xz (a copy of .whl-lerobot's slim
 # PyAV). When .whl-sim/sim-site.tar.xz is carried too, each best checkpoint then runs closed loop on simulated
 # time (bench/device/lockstep_runs.sh); otherwise run that script in the next call, while the machine is warm.
+# A spec without "|EVAL ARGS" is trained only (its closed loop then goes into the next call: the 10-minute limit).
 #
 #   bash bench/device/train_sweep.sh DATASET MINUTES EPISODES "NAME:FIT ARGS|EVAL ARGS" ...
 set -uo pipefail
@@ -28,8 +29,8 @@ for spec in "$@"; do
   grep -i 'error\|traceback' $R/$name.log | head -5 >> $OUT/summary.log
   tar -cJf - --exclude training_state.pt -C $R/$name checkpoints/best loss_curve.png metrics.jsonl settings.json \
     | split -b 15M - $OUT/$name.tar.xz.part
-  evals+=("$R/$name|${rest#*|}")
+  [[ $rest == *"|"* ]] && evals+=("$R/$name|${rest#*|}")
 done
-[ -f .whl-sim/sim-site.tar.xz ] && bash bench/device/lockstep_runs.sh $EPISODES "${evals[@]}" >> $OUT/summary.log
+[ -f .whl-sim/sim-site.tar.xz ] && [ ${#evals[@]} -gt 0 ] && bash bench/device/lockstep_runs.sh $EPISODES "${evals[@]}" >> $OUT/summary.log
 echo "done in $(( $(date +%s) - T0 )) s" >> $OUT/summary.log
 cat $OUT/summary.log | cut -c1-700

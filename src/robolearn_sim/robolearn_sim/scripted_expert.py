@@ -43,6 +43,9 @@ PLACE_Z = 0.02
 HOME_RADIUS = 0.13  # m, where the home pose holds the hand (robolearn_sim.world.HOME_POSITIONS)
 RETRY_Z = 0.10  # m, grasp point while going back over the cube: the jaw tips clear the pillar's top
 MAX_RETRIES = 2
+ALIGN_S = 0.7  # s (at speed 1): over the cube, centring the hand and turning the jaws to the cube's faces
+#: How far (m) the hand first arrives from over the cube before it centres itself (uniform, random direction).
+REACH_ERROR = (0.006, 0.015)
 #: How a first grasp is fumbled on purpose: closing 30 mm too high, or 14-18 mm off to the side (equally likely).
 FUMBLES = ('high', 'aside')
 #: The cube counts as held when its centre is this far above its resting height and this close to the hand.
@@ -74,9 +77,14 @@ def _yaw_of(quat_wxyz: np.ndarray) -> float:
     return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
 
 
+def _natural_yaw(theta: float) -> float:
+    """The jaw yaw with the wrist unrolled: jaws across the reach direction at azimuth ``theta``."""
+    return theta + np.pi / 2
+
+
 def _grasp_yaw(theta: float, cube_yaw: float) -> float:
     """The jaw yaw that closes on two opposite faces of the cube, nearest to the arm's natural one."""
-    natural = theta + np.pi / 2
+    natural = _natural_yaw(theta)
     candidates = cube_yaw + np.arange(-4, 5) * (np.pi / 2)
     return float(candidates[np.argmin(np.abs(candidates - natural))])
 
@@ -99,8 +107,9 @@ class ScriptedExpert:
         self.fumble = FUMBLES[int(fumbles.integers(2))] if fumbles.random() < fumble_probability else None
         self._fumble_aside = float(fumbles.choice([-1.0, 1.0]) * fumbles.uniform(0.014, 0.018))
         self._rng = rng
+        self._reach = np.random.default_rng([layout.seed, 3])  # reach errors: a stream of their own
         self.retries = 0
-        self._set_plan(self._plan(rng), lift_segment=6)  # home turn, 5 grasp segments, then the lift
+        self._set_plan(self._plan(rng), lift_segment=7)  # home turn, 6 grasp segments, then the lift
         self._q = None
         self._correction = np.zeros(5)
         self._cube_offset: np.ndarray | None = None  # cube centre minus the hand's point, seen when lifting
@@ -123,8 +132,9 @@ class ScriptedExpert:
         self._carry_z = CARRY_Z + jitter(0.003)
         slow = 1.0 / self.speed
         hover = HOVER_Z + jitter(0.004)
-        # Turn towards the cube first, close to the base, then reach out: never sweep past the pillar.
-        first = [(Waypoint(HOME_RADIUS, ct, HOVER_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow)]
+        # Turn towards the cube first, close to the base, then reach out: never sweep past the pillar. The
+        # jaws stay at their natural yaw until the hand is over the cube (see _grasp_segments).
+        first = [(Waypoint(HOME_RADIUS, ct, HOVER_Z, _natural_yaw(ct), GRIPPER_OPEN), 1.0 * slow)]
         ar, at, az = cr, ct, GRASP_Z
         if self.fumble == 'high':
             az = GRASP_Z + 0.03  # the jaws close above the cube
@@ -137,16 +147,35 @@ class ScriptedExpert:
 
     def _grasp_segments(self, r: float, theta: float, yaw: float, hover: float,
                         grasp_z: float = GRASP_Z) -> list[tuple[Waypoint, float]]:
-        """Over the cube, down, close, squeeze: from anywhere above it with the jaws open."""
+        """Over the cube, turn the jaws to its faces, down, close, squeeze: from anywhere above it, jaws open.
+
+        Over the cube the jaws first come to their natural yaw and only then turn to the cube's faces, as a
+        person looks before aligning: the wrist camera then shows the cube at its own yaw relative to the jaws
+        and the turn that follows, so a policy can learn the turn from what it sees. Turned on the way
+        instead, every approach in the demonstrations looks already aligned, and a policy never learns the
+        cube's yaw (measured: ACT closed at nearly the same wrist roll whatever the yaw, docs/closed-loop.md).
+        For the same reason the hand first arrives a little off the cube, as a person's quick reach does, and
+        centres itself while turning: the demonstrations then show what an off-centre cube looks like from
+        the wrist and the move that corrects it (noise injected into the demonstrator, as in DART), where a
+        reach that is always exact shows a centred cube only and a policy that arrives 1 cm off never
+        corrects (measured, docs/closed-loop.md).
+        """
         slow, W = 1.0 / self.speed, Waypoint
         pause = lambda: float(self._rng.uniform(0.1, 0.4)) * slow  # noqa: E731
+        off_r, off_theta = self._reach_error(r, theta)
         return [
-            (W(r, theta, hover, yaw, GRIPPER_OPEN), 0.9 * slow),
+            (W(r + off_r, theta + off_theta, hover, _natural_yaw(theta), GRIPPER_OPEN), 0.9 * slow),
+            (W(r, theta, hover, yaw, GRIPPER_OPEN), ALIGN_S * slow),
             (W(r, theta, grasp_z, yaw, GRIPPER_OPEN), 1.0 * slow),
             (W(r, theta, grasp_z, yaw, GRIPPER_OPEN), pause()),
             (W(r, theta, grasp_z, yaw, GRIPPER_SQUEEZE), 0.6 * slow),
             (W(r, theta, grasp_z, yaw, GRIPPER_SQUEEZE), 0.3 + pause()),
         ]
+
+    def _reach_error(self, r: float, theta: float) -> tuple[float, float]:
+        """(radius, azimuth) offsets of the first arrival over the cube: REACH_ERROR m in a random direction."""
+        distance, direction = self._reach.uniform(*REACH_ERROR), self._reach.uniform(-np.pi, np.pi)
+        return float(distance * np.cos(direction)), float(distance * np.sin(direction) / r)
 
     def _carry_segments(self, r: float, theta: float, grasp_yaw: float) -> list[tuple[Waypoint, float]]:
         """Lift, carry on the strategy's arc, place, release, retreat."""
@@ -175,7 +204,7 @@ class ScriptedExpert:
         grasp_yaw = _grasp_yaw(ct, cube_yaw)
         slow = 1.0 / self.speed
         back = [(Waypoint(now.r, now.theta, RETRY_Z, now.yaw, GRIPPER_OPEN), 0.7 * slow),
-                (Waypoint(cr, ct, RETRY_Z, grasp_yaw, GRIPPER_OPEN), 1.0 * slow)]
+                (Waypoint(cr, ct, RETRY_Z, _natural_yaw(ct), GRIPPER_OPEN), 1.0 * slow)]
         grasp = self._grasp_segments(cr, ct, grasp_yaw, HOVER_Z)
         self._set_plan(kept + back + grasp + self._carry_segments(cr, ct, grasp_yaw),
                        lift_segment=len(kept) + len(back) + len(grasp))

@@ -160,6 +160,34 @@ def test_expert_places_the_cube_with_each_strategy(world: World, ik: TopDownIK, 
     assert result.success, f'cube at {world.cube_pose()[0]}, target {world.target_xy()}'
 
 
+
+def test_the_hand_centres_and_turns_over_the_cube_so_the_wrist_camera_shows_both(ik: TopDownIK) -> None:
+    """The hand arrives a little off the cube at a yaw that ignores the cube's, then centres and turns to its faces."""
+    from robolearn_sim.episode_layout import EpisodeLayout
+
+    def plan(cube_yaw: float) -> ScriptedExpert:
+        layout = EpisodeLayout(seed=5000, cube_xy=(0.16, 0.11), cube_yaw=cube_yaw, target_xy=(0.16, -0.11))
+        return ScriptedExpert(ik, layout, strategy='inside')
+
+    a, b = plan(-0.6), plan(0.3)
+    start = np.array([0.13, 0.0, 0.06, 0.0, 0.0])
+    def xy(pose: np.ndarray) -> np.ndarray:
+        return pose[0] * np.array([np.cos(pose[1]), np.sin(pose[1])])
+
+    def miss(pose: np.ndarray, expert: ScriptedExpert = a) -> float:  # m from the point it descends onto
+        return float(np.linalg.norm(xy(pose) - xy(expert.segments[3][0].as_array())))
+
+    assert np.linalg.norm(xy(a.segments[3][0].as_array()) - [0.16, 0.11]) < 0.008  # the descent: onto the cube
+
+    over_a, over_b = a.hand_pose(a.times[2], start), b.hand_pose(b.times[2], start)  # first arrival over the cube
+    assert 0.005 < miss(over_a) < 0.016  # a little off, as a quick reach is
+    assert over_a[3] == pytest.approx(over_b[3])  # same yaw whatever the cube's
+    turned_a, turned_b = a.hand_pose(a.times[3], start), b.hand_pose(b.times[3], start)
+    for turned, cube_yaw, expert in ((turned_a, -0.6, a), (turned_b, 0.3, b)):  # centred, jaws on two faces
+        assert miss(turned, expert) < 1e-9
+        assert np.sin(2 * (turned[3] - cube_yaw)) == pytest.approx(0.0, abs=1e-9)
+    assert abs(turned_a[3] - turned_b[3]) > 0.3
+
 def test_averaging_the_two_strategies_fails(world: World, ik: TopDownIK, monkeypatch: pytest.MonkeyPatch) -> None:
     """The task is multimodal for real: the mean of the inside and outside arcs runs into the pillar."""
     import robolearn_sim.scripted_expert as scripted_expert
