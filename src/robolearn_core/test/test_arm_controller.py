@@ -77,7 +77,27 @@ def test_a_dead_servo_is_reported_and_recovers(sim, caplog):
     sim.faults.dead_ids.clear()
     states = run(c, 3)
     assert states[-1] is not None and c.problem == ''
-    assert 'recovered: servo(s) [3]' in caplog.text
+    assert 'recovered after 0.00 s: servo(s) [3]' in caplog.text
+    c.close()
+
+
+def test_a_short_silence_is_a_warning_a_long_one_an_error(sim, caplog):
+    caplog.set_level(logging.INFO)
+    clock = Clock()
+    c = controller(sim, clock, timeout_s=0.005, retries=0, silent_error_s=1.0)
+    c.connect()
+    sim.faults.dead_ids.add(2)
+    run(c, 30, clock, dt=0.02)  # 0.6 s silent
+    assert c.briefly_silent and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r for r in caplog.records if r.levelno == logging.WARNING and '[2]' in r.getMessage()]
+    sim.faults.dead_ids.clear()
+    run(c, 2, clock)
+    assert c.problem == '' and 'recovered after 0.6' in caplog.text and c.silences == 1
+    sim.faults.dead_ids.add(2)
+    run(c, 60, clock, dt=0.02)  # 1.2 s silent
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and '[2]' in errors[0] and 'silent for 1.0' in errors[0]
+    assert not c.briefly_silent and c.silences == 2
     c.close()
 
 

@@ -51,6 +51,7 @@ class So100Driver(Node):
             torque_on_start=p('torque_on_start', True, 'follower: enable torque once connected and calibrated'),
             reconnect_period_s=p('reconnect_period_s', 0.5, 'seconds between attempts to reopen a vanished port'),
             health_period_s=p('health_period_s', 1.0, 'seconds between voltage/temperature reads'),
+            silent_error_s=p('silent_error_s', 1.0, 'servos silent for less than this log a warning, longer an ERROR'),
         )
         self.rate_hz = p('rate_hz', 125.0, 'control ticks per second: one state read (+ one goal write) each')
         self.realtime_priority = p('realtime_priority', 0, 'SCHED_FIFO priority (1..99) for the control thread on '
@@ -146,7 +147,7 @@ class So100Driver(Node):
         cycles = c.take_cycle_times()
         flagged = c.servo_flags()
         if c.problem:
-            level, message = ERROR, c.problem
+            level, message = (WARN if c.briefly_silent else ERROR), c.problem
         elif flagged:
             level, message = WARN, 'servo status: ' + ', '.join(flagged)
         elif c.connected and measured_hz < 0.9 * self.rate_hz:
@@ -162,6 +163,7 @@ class So100Driver(Node):
             'cycle_ms_p50': f'{np.percentile(cycles, 50):.2f}',
             'cycle_ms_max': f'{cycles.max():.2f}',
             'rejected_commands': self.rejections.total,
+            'silences': c.silences,
             'reconnects': c.reconnects,
             **c.bus_values(),
         }

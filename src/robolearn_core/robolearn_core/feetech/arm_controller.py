@@ -34,6 +34,7 @@ class Log(Protocol):
     """The node's logger (rclpy's, or Python's logging.Logger in tests)."""
 
     def info(self, text: str) -> object: ...
+    def warning(self, text: str) -> object: ...
     def error(self, text: str) -> object: ...
 
 
@@ -48,6 +49,8 @@ class ArmSettings:
     torque_on_start: bool = True
     reconnect_period_s: float = 0.5
     health_period_s: float = 1.0
+    #: Servos silent for less than this are a warning, longer an ERROR (a disconnected adapter: an ERROR at once).
+    silent_error_s: float = 1.0
 
     def problems(self) -> list[str]:
         problems = []
@@ -57,8 +60,8 @@ class ArmSettings:
             problems.append(f'max_step_rad {self.max_step_rad} is outside (0, 1]')
         if self.timeout_s <= 0 or self.retries < 0:
             problems.append(f'timeout_ms ({self.timeout_s * 1000:g}) must be > 0 and retries ({self.retries}) >= 0')
-        if self.reconnect_period_s <= 0 or self.health_period_s <= 0:
-            problems.append('reconnect_period_s and health_period_s must be > 0')
+        if self.reconnect_period_s <= 0 or self.health_period_s <= 0 or self.silent_error_s < 0:
+            problems.append('reconnect_period_s and health_period_s must be > 0, silent_error_s >= 0')
         return problems
 
 
@@ -79,6 +82,9 @@ class ArmController:
         self.target: np.ndarray | None = None  # latest valid command; None = hold
         self.last_goal: np.ndarray | None = None  # last goal sent
         self.problem = ''  # the current fault, '' when healthy
+        self._silent_since: float | None = None  # when the servos stopped answering (None: they answer)
+        self._silence_logged_as_error = False
+        self.silences = 0  # spells of unanswered reads, short ones included (diagnostics)
         self.reconnects = 0
         self.health: Health | None = None
         self.cycle_ms: deque[float] = deque(maxlen=1000)
@@ -130,11 +136,13 @@ class ArmController:
                     self.health = self.arm.read_health()
                 self.cycle_ms.append((time.perf_counter() - t0) * 1000.0)
                 if self.problem:
-                    self.log.info(f'recovered: {self.problem}')
+                    silent = f' after {now - self._silent_since:.2f} s' if self._silent_since is not None else ''
+                    self.log.info(f'recovered{silent}: {self.problem}')
                     self.problem = ''
+                self._silent_since = None
                 return state
             except BusTimeout as e:
-                self._report(f'servo(s) {e.missing} not answering on {self.settings.port}: {e}')
+                self._silent(now, f'servo(s) {e.missing} not answering on {self.settings.port}: {e}')
             except BusDisconnected as e:
                 self.connected = False
                 self.torque_on = False
@@ -147,6 +155,11 @@ class ArmController:
         """The goal to move toward (rad, JOINT_NAMES order), at most max_step_rad per tick."""
         self.target = positions
 
+    @property
+    def briefly_silent(self) -> bool:
+        """Servos silent for less than silent_error_s: a warning, not yet an error."""
+        return self._silent_since is not None and not self._silence_logged_as_error
+
     def report_error(self, problem: str) -> None:
         """A fault found outside the tick (e.g. an unexpected exception in the control thread)."""
         self._report(problem)
@@ -154,6 +167,24 @@ class ArmController:
     def _report(self, problem: str) -> None:
         if problem != self.problem:
             self.log.error(problem)
+        self.problem = problem
+
+    def _silent(self, now: float, problem: str) -> None:
+        """Servos that did not answer: a warning first, an ERROR once the silence has lasted silent_error_s.
+
+        Why not an ERROR at once: the servos keep holding their last goal, so a silence of a few hundred ms
+        costs a few missed ticks, and on the simulated buses it happens when the VM takes the CPU from
+        world_node's bus thread (docs/sim.md); an arm that stays silent is what the operator must hear about.
+        """
+        if self._silent_since is None:
+            self._silent_since, self._silence_logged_as_error = now, False
+            self.silences += 1
+        lasted = now - self._silent_since
+        if lasted >= self.settings.silent_error_s and not self._silence_logged_as_error:
+            self.log.error(f'{problem} (silent for {lasted:.1f} s)')
+            self._silence_logged_as_error = True
+        elif problem != self.problem and not self._silence_logged_as_error:
+            self.log.warning(f'{problem} (an ERROR if it lasts {self.settings.silent_error_s:g} s)')
         self.problem = problem
 
     def _reconnect(self) -> None:
