@@ -181,8 +181,9 @@ def write_report(run_dir: Path, state: dict, seconds: float, error: str = '') ->
                      f"tried, failed and discarded: {rec['failed_seeds']}; real-time factor {rec['real_time_factor']:.3f}).")
     fit = state.get('fit', {}).get('result')
     if fit:
-        lines.append(f"- **Training:** `{s['policy']}` on {fit.get('device')}, {fit.get('steps')} steps in "
-                     f"{state['fit']['seconds']:.0f} s; validation loss {fit.get('first_val_loss'):.4g} -> "
+        stopped = f" (of {fit.get('steps')}: stopped by the time budget)" if fit.get('interrupted') == 'time_limit' else ''
+        lines.append(f"- **Training:** `{s['policy']}` on {fit.get('device')}, {fit.get('steps_done', fit.get('steps'))} "
+                     f"steps{stopped} in {state['fit']['seconds']:.0f} s; validation loss {fit.get('first_val_loss'):.4g} -> "
                      f"{fit.get('best_val_loss'):.4g} (best). ![loss curve](train/loss_curve.png)")
     ev = state.get('evaluate', {}).get('result')
     if ev:
