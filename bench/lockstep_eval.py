@@ -89,14 +89,14 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             if chunk is not None:
                 in_flight.append((t + args.delay, chunk))
         world.step(dt)
+        cube_pos, cube_quat = world.cube_pose()
         if args.trace:
-            cube_pos, cube_quat = world.cube_pose()
             trace['t'].append(t)
             trace['joints'].append(joints)
             trace['command'].append(tick.command if tick.command is not None else np.full(6, np.nan))
             trace['cube_pos'].append(cube_pos)
             trace['cube_quat'].append(cube_quat)
-        z = float(world.cube_pose()[0][2])
+        z = float(cube_pos[2])
         max_z = max(max_z, z)
         lifted |= z > LIFTED_Z
         if world.success():

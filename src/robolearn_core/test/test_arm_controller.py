@@ -101,6 +101,23 @@ def test_a_short_silence_is_a_warning_a_long_one_an_error(sim, caplog):
     c.close()
 
 
+def test_an_adapter_that_vanishes_during_a_short_silence_is_an_error_at_once(sim, caplog):
+    clock = Clock()
+    c = controller(sim, clock, timeout_s=0.005, retries=0, silent_error_s=1.0)
+    c.connect()
+    sim.faults.dead_ids.add(2)
+    run(c, 5, clock, dt=0.02)
+    assert c.briefly_silent
+    sim.vanish()
+    time.sleep(0.1)
+    for _ in range(20):
+        if c.tick() is None and not c.connected:
+            break
+    assert not c.connected and 'disconnected' in c.problem and not c.briefly_silent
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR and 'disconnected' in r.getMessage()]
+    c.close()
+
+
 def test_a_vanished_adapter_is_reopened_on_the_clock_and_the_arm_reread_before_commanding(sim):
     clock = Clock()
     c = controller(sim, clock, reconnect_period_s=0.5)

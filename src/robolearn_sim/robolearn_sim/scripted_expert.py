@@ -109,7 +109,7 @@ class ScriptedExpert:
         self._rng = rng
         self._reach = np.random.default_rng([layout.seed, 3])  # reach errors: a stream of their own
         self.retries = 0
-        self._set_plan(self._plan(rng), lift_segment=7)  # home turn, 6 grasp segments, then the lift
+        self._plan(rng)
         self._q = None
         self._correction = np.zeros(5)
         self._cube_offset: np.ndarray | None = None  # cube centre minus the hand's point, seen when lifting
@@ -120,8 +120,8 @@ class ScriptedExpert:
         self.duration = float(self.times[-1])
         self.lift_segment = lift_segment  # the segment that lifts the cube; the next two carry it to the target
 
-    def _plan(self, rng: np.random.Generator) -> list[tuple[Waypoint, float]]:
-        """(waypoint to reach, seconds to get there) in order; the first starts from home."""
+    def _plan(self, rng: np.random.Generator) -> None:
+        """The whole episode's (waypoint to reach, seconds to get there) in order; the first starts from home."""
         cx, cy = self.layout.cube_xy
         tx, ty = self.layout.target_xy
         jitter = lambda scale: float(rng.normal(0.0, scale))  # noqa: E731
@@ -143,7 +143,7 @@ class ScriptedExpert:
             x, y = cr * np.cos(ct) + self._fumble_aside * np.cos(side), cr * np.sin(ct) + self._fumble_aside * np.sin(side)
             ar, at = float(np.hypot(x, y)), float(np.arctan2(y, x))
         grasp = self._grasp_segments(ar, at, grasp_yaw, hover, grasp_z=az)
-        return first + grasp + self._carry_segments(cr, ct, grasp_yaw)
+        self._set_plan(first + grasp + self._carry_segments(cr, ct, grasp_yaw), lift_segment=len(first) + len(grasp))
 
     def _grasp_segments(self, r: float, theta: float, yaw: float, hover: float,
                         grasp_z: float = GRASP_Z) -> list[tuple[Waypoint, float]]:

@@ -146,6 +146,7 @@ class ArmController:
             except BusDisconnected as e:
                 self.connected = False
                 self.torque_on = False
+                self._silent_since = None  # a vanished adapter is its own fault: an ERROR at once, not a silence
                 self._next_reconnect = now + self.settings.reconnect_period_s
                 self._report(f'bus {self.settings.port} disconnected ({e}); reconnecting every '
                              f'{self.settings.reconnect_period_s:g} s')
@@ -173,8 +174,8 @@ class ArmController:
         """Servos that did not answer: a warning first, an ERROR once the silence has lasted silent_error_s.
 
         Why not an ERROR at once: the servos keep holding their last goal, so a silence of a few hundred ms
-        costs a few missed ticks, and on the simulated buses it happens when the VM takes the CPU from
-        world_node's bus thread (docs/sim.md); an arm that stays silent is what the operator must hear about.
+        costs a few missed ticks, and on the simulated buses it happens when world_node's bus thread does not
+        get a CPU on a loaded machine (docs/sim.md); an arm that stays silent is what the operator must hear about.
         """
         if self._silent_since is None:
             self._silent_since, self._silence_logged_as_error = now, False
