@@ -115,9 +115,9 @@ class RecorderNode(Node):
         schema = FrameSchema(tuple(self.cameras), state_cal, action_cal)
         self.recorder = EpisodeRecorder(self.settings, schema, self._log)
         self.get_logger().info(self.recorder.open())
-        self._sampler_thread = threading.Thread(target=self.recorder.run_sampling, args=(self._halt,), name='sampling',
-                                                daemon=True)
-        self._sampler_thread.start()
+        sampler = threading.Thread(target=self.recorder.run_sampling, args=(self._halt,), name='sampling', daemon=True)
+        sampler.start()
+        self._sampler_thread = sampler  # only once started: a Ctrl-C before that must not make stop() join it
         if self.keyboard and sys.stdin is not None and sys.stdin.isatty():
             print(KEYS_HELP, flush=True)
             threading.Thread(target=self._read_keys, name='keyboard', daemon=True).start()
