@@ -88,6 +88,10 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             chunk = policy.infer(last_obs_t, pending=tick.request, delay=args.delay + (t - last_obs_t))
             if chunk is not None:
                 in_flight.append((t + args.delay, chunk))
+                if args.trace:  # what the policy asked for, before aggregation and the safety filter
+                    trace['chunk_t'].append(t)
+                    trace['chunk_obs_t'].append(last_obs_t)
+                    trace['chunk_positions'].append(chunk.positions)
         world.step(dt)
         cube_pos, cube_quat = world.cube_pose()
         if args.trace:
@@ -115,7 +119,8 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     if args.trace:
         Path(args.trace).mkdir(parents=True, exist_ok=True)
         np.savez(Path(args.trace) / f'{seed}_{outcome.replace(" ", "_")}.npz',
-                 **{k: np.asarray(v, dtype=float) for k, v in trace.items()})
+                 **{k: np.asarray(v, dtype=float) for k, v in trace.items() if not k.startswith('chunk_')},
+                 **{k: np.asarray(v, dtype=float) for k, v in trace.items() if k.startswith('chunk_') and v})
     if args.sheets:
         _write_sheet(Path(args.sheets) / f'{seed}_{outcome.replace(" ", "_")}.png', tiles)
     motion = executor.motion.summary()
@@ -182,7 +187,7 @@ def main() -> None:
     parser.add_argument('--torch-threads', type=int, default=1)
     parser.add_argument('--sheets', metavar='DIR', help='write a contact sheet per episode here (every 0.5 s)')
     parser.add_argument('--trace', metavar='DIR', help='write each episode\'s ticks here (npz: t, joints, command, '
-                        'cube_pos, cube_quat)')
+                        'cube_pos, cube_quat; and per chunk asked for: chunk_t, chunk_obs_t, chunk_positions in rad)')
     args = parser.parse_args()
 
     start = time.perf_counter()

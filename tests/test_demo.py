@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from robolearn_core.dataset.reader import DatasetReader
 from tests.harness.ros_graph import DomainLease
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,6 +37,17 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     # evaluate retries start_episode right after each reset: the recorder's refusals are warnings, not ERROR lines
     assert state['record']['result']['error_lines'].get('recorder') is None, state['record']['result']['error_lines']
     recorded_in = state['record']['seconds']
+    # each demonstration is whole, the first one too (the world starts its first seed on its own while the
+    # cameras and the recorder come up; evaluate restarts it): the expert takes > 8 s, a tail of one less
+    reader = DatasetReader(run / 'dataset')
+    lengths = [int(reader.episode_range(e)[1] - reader.episode_range(e)[0]) for e in range(reader.num_episodes)]
+    assert min(lengths) > 6 * reader.fps, lengths
+    # ...and starts at home, not with frames of the last episode's pose (recording starts once the world's clock
+    # runs again, when the joint states have caught up with the reset)
+    first = np.stack([reader.episode_arrays(e, ['observation.state'])['observation.state'][0]
+                      for e in range(reader.num_episodes)])
+    assert np.abs(first - first[0]).max() < 10.0, first
+    assert all(e['sim_s'] > 6.0 for e in state['record']['result']['per_episode']), state['record']['result']
 
     # continue with a valid budget (the run's settings are kept, except what the new invocation cannot change)
     state['settings']['steps'] = 20

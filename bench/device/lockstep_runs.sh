@@ -8,7 +8,7 @@ EPISODES=$1; shift
 source bench/device/sim_site.sh
 for spec in "$@"; do
   run=${spec%%|*}; ev=${spec#*|}; name=$(basename $run)
-  python3 bench/lockstep_eval.py --checkpoint $run/checkpoints/best --episodes $EPISODES --seed 5000 --workers 15 \
+  python3 bench/lockstep_eval.py --checkpoint $run/checkpoints/best --episodes $EPISODES --seed 5000 --workers ${WORKERS:-15} \
     --device cuda $ev 2>&1 | grep -v 'lockstep episodes' > $OUT/$name.eval.log
   echo "== $name lockstep ($ev): $(tail -1 $OUT/$name.eval.log | cut -c1-600)"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train several policies together on one GPU for MINUTES each into /tmp/runs/NAME; the checkpoints come back as
+# Train several policies together on the machine's GPUs (in turn) for MINUTES each into /tmp/runs/NAME; the checkpoints come back as
 # tar parts. Carry the dataset's folder and .whl-sim/av-15.1.0-slim-site.tar.xz (a copy of .whl-lerobot's slim
 # PyAV). When .whl-sim/sim-site.tar.xz is carried too, each best checkpoint then runs closed loop on simulated
 # time (bench/device/lockstep_runs.sh); otherwise run that script in the next call, while the machine is warm.
@@ -16,9 +16,11 @@ FIT="python3 -m robolearn_train.fit --dataset $DS --cache-dir /tmp/cache --no-pr
 T0=$(date +%s)
 $FIT --policy mlp --set vision_width=8 --steps 1 --val-every 1 --output $R/warm > $R/warm.log 2>&1 || tail -5 $R/warm.log
 echo "cache built in $(( $(date +%s) - T0 )) s" | tee $OUT/summary.log
+GPUS=$(nvidia-smi -L | wc -l); i=0  # the runs take the GPUs in turn (nvidia-h200-x2: half of them each)
 for spec in "$@"; do
   name=${spec%%:*}; rest=${spec#*:}; fit=${rest%%|*}
-  $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every 100000 --output $R/$name > $R/$name.log 2>&1 &
+  CUDA_VISIBLE_DEVICES=$(( i++ % GPUS )) \
+    $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every 100000 --output $R/$name > $R/$name.log 2>&1 &
 done
 wait
 echo "trained in $(( $(date +%s) - T0 )) s" | tee -a $OUT/summary.log

@@ -1,8 +1,9 @@
 """`make demo`: from demonstrations to a policy that does the task, in the simulated world, end to end.
 
 1. record: the scripted expert demonstrates the task through the teleop/recording graph (world with simulated
-   Feetech buses, both so100_drivers, teleop, two sim cameras, recorder_node); failed demonstrations are
-   discarded and replaced by further seeds, as a careful operator would (`evaluate --expert --record`);
+   Feetech buses, both so100_drivers, teleop, two sim cameras, recorder_node); failed demonstrations, and
+   those in which the expert lost the cube and grasped it again, are discarded and replaced by further seeds,
+   as a careful operator would (`evaluate --expert --record`);
 2. validate and plot the dataset (`dataset validate`, `dataset plot`);
 3. train a policy on it (`fit`; ACT by default, sized to reach the goal on 2 CPU cores; the GPU when there is one);
 4. evaluate it closed-loop through the deployment graph (policy_node + 50 Hz executor_node) on held-out seeds
@@ -178,7 +179,8 @@ def write_report(run_dir: Path, state: dict, seconds: float, error: str = '') ->
     if rec:
         lines.append(f"- **Demonstrations:** {state['record'].get('recorded_episodes', rec.get('recorded_episodes'))} "
                      f"successful expert episodes recorded through the ROS graph into `dataset/` ({rec['episodes']} seeds "
-                     f"tried, failed and discarded: {rec['failed_seeds']}; real-time factor {rec['real_time_factor']:.3f}).")
+                     f"tried; discarded (failed, or the cube grasped again): {rec.get('discarded_seeds', rec['failed_seeds'])}; "
+                     f"real-time factor {rec['real_time_factor']:.3f}).")
     fit = state.get('fit', {}).get('result')
     if fit:
         stopped = f" (of {fit.get('steps')}: stopped by the time budget)" if fit.get('interrupted') == 'time_limit' else ''

@@ -72,7 +72,7 @@ class EpisodeWatcher(Node):
             self.create_subscription(Image, f'/cameras/{camera}/image_raw', lambda _m, c=camera: self.frames.update([c]),
                                      qos_profile_sensor_data)
         self.clients_by_name = {name: self.create_client(Trigger, name) for name in (
-            '/world_node/reset', '/executor_node/reset', '/policy_node/reset',
+            '/world_node/reset', '/world_node/restart', '/executor_node/reset', '/policy_node/reset',
             '/recorder/start_episode', '/recorder/save_episode', '/recorder/discard_episode')}
 
     def _on_episode(self, msg: String) -> None:
@@ -118,6 +118,9 @@ class EpisodeRunner:
         self.spin_until(lambda: node.episode is not None and node.episode['seed'] == plan.first_seed, 120.0,
                         'the world to start')
         self.spin_until(lambda: sum(node.frames.values()) > 0, 60.0, 'the first camera frame')
+        if plan.record:  # the recorder can take seconds to see every stream: not while an episode's clock runs
+            self.call('/recorder/start_episode', retry_while='cannot start')
+            self.call('/recorder/discard_episode')
         limit = plan.max_seeds or plan.episodes
         kept = 0
         bar = tqdm(total=plan.episodes, desc='episodes', unit='ep', disable=not plan.progress, file=sys.stderr)
@@ -125,10 +128,11 @@ class EpisodeRunner:
             if kept >= plan.episodes:
                 break
             seed = plan.first_seed + i
-            if i > 0:
-                self.call('/world_node/reset')
-                self.spin_until(lambda s=seed: node.episode['seed'] == s and node.episode['sim_time'] < 0.5, 30.0,
-                                f'episode {seed} to start')
+            # the first seed's episode started on its own when the drivers connected, so it may be under way
+            # (with the expert: mid-task, and a recording begun there is the tail of a demonstration)
+            self.call('/world_node/reset' if i > 0 else '/world_node/restart')
+            self.spin_until(lambda s=seed: node.episode['seed'] == s and node.episode['sim_time'] < 0.5, 30.0,
+                            f'episode {seed} to start')
             if plan.policy:
                 settle_end = time.monotonic() + RESET_SETTLE_WALL_S
                 self.spin_until(lambda end=settle_end: time.monotonic() > end, 5.0, 'the joint states at home')
@@ -137,6 +141,11 @@ class EpisodeRunner:
                 self.call('/policy_node/reset', timeout=POLICY_READY_TIMEOUT_S)
                 self.call('/executor_node/reset')
             if plan.record:
+                if not plan.policy:
+                    # the world's clock starts once the follower's driver commands home again: by then the joint
+                    # states have caught up with the reset too, and the first frames are not the last episode's pose
+                    self.spin_until(lambda s=seed: node.episode['seed'] == s and node.episode['sim_time'] > 0.0, 30.0,
+                                    f'episode {seed} to settle at home')
                 self.call('/recorder/start_episode', retry_while='cannot start')
             result = self._episode(seed, plan)
             if plan.record:
@@ -226,6 +235,7 @@ def summarize(results: list[dict], plan: EpisodePlan, cpu: dict[str, float], ext
     }
     if plan.record:
         report['recorded_episodes'] = sum(bool(r.get('recorded')) for r in results)
+        report['discarded_seeds'] = [r['seed'] for r in results if not r.get('recorded')]
     if plan.policy:
         def values(key):
             return [r[key] for r in results if r.get(key) is not None]

@@ -62,8 +62,9 @@ def run_evaluation(args: argparse.Namespace) -> dict:
                                  'action_topic': '/follower/joint_commands' if policy else '/leader/joint_states'}
     plan = EpisodePlan(args.seed, args.episodes, policy, max_sim_s=args.max_episode_s, wall_timeout_s=args.episode_timeout,
                        record=args.record is not None, progress=not args.no_progress)
-    if args.record is not None and not policy:  # demonstrations: only successful ones are saved
-        plan.keep = lambda result: result['success']
+    if args.record is not None and not policy:  # demonstrations: only clean successful ones are saved
+        redone_kept = args.keep_regrasped or args.expert_fumbles > 0  # recoveries on purpose: the regrasp is the point
+        plan.keep = lambda result: result['success'] and (redone_kept or not result['retries'])
         plan.max_seeds = 2 * args.episodes + 10
     rclpy.init()
     try:
@@ -112,6 +113,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--record', type=Path, metavar='DIR', help='also record the episodes into a LeRobot v3.0 dataset at '
                         'DIR (created or resumed); with --expert only successful ones are kept, and failed seeds are '
                         'replaced by the next ones (demonstrations: use training seeds, 0..4999)')
+    parser.add_argument('--keep-regrasped', action='store_true',
+                        help='with --expert --record: also keep episodes in which the expert lost the cube and grasped it '
+                        'again (default: re-record them, as a careful operator would: a policy copies the letting go too; '
+                        'kept anyway with --expert-fumbles)')
     parser.add_argument('--expert-fumbles', type=float, default=0.0, metavar='P',
                         help='with --expert: share of episodes whose first grasp the expert fumbles on purpose and makes '
                         'again, so that recorded demonstrations show recoveries (0..1, default 0; docs/closed-loop.md)')

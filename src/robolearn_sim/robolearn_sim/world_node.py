@@ -10,7 +10,9 @@ Publishes (for the simulated cameras, rviz and the evaluator):
 - ``/sim/success`` (std_msgs/Bool, 10 Hz): the task success of robolearn_sim.task_success
 - ``/sim/episode`` (std_msgs/String, JSON, 10 Hz): seed, strategy, retries, sim_time, expert_done, success,
   real_time_factor, lost_s (wall seconds the physics fell too far behind to catch up, this episode)
-Services: ``~/reset`` (std_srvs/Trigger): start the next episode (seeds count up from ``seed``).
+Services: ``~/reset`` (std_srvs/Trigger): start the next episode (seeds count up from ``seed``);
+``~/restart``: start the current seed's episode again from home (the first episode starts on its own when
+the drivers connect, so a recorder or evaluator that comes up later restarts it rather than record its tail).
 
 The joints reach ROS only through the real driver: this node serves two simulated Feetech buses
 (robolearn_core.feetech.sim_bus) on pseudo-terminals at ``follower_port`` and ``leader_port``, with the
@@ -24,6 +26,7 @@ starts only when both drivers are talking to their buses, so no episode runs whi
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
@@ -86,6 +89,7 @@ class WorldNode(Node):
         self.success_pub = self.create_publisher(Bool, '/sim/success', 10)
         self.episode_pub = self.create_publisher(String, '/sim/episode', 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
+        self.create_service(Trigger, '~/restart', self._on_restart)
         self._ticks = 0
         self._publish_every = max(1, round(self.physics_rate / self.state_rate))
         self.create_timer(1.0 / self.physics_rate, self._tick)
@@ -96,6 +100,12 @@ class WorldNode(Node):
         self.runner.stop_buses()
 
     def _on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        return self._start_episode(response, self.runner.reset)
+
+    def _on_restart(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        return self._start_episode(response, self.runner.restart)
+
+    def _start_episode(self, response: Trigger.Response, start: Callable[[], str]) -> Trigger.Response:
         if not self.runner.episode_started:
             response.success, response.message = (
                 False,
@@ -103,7 +113,7 @@ class WorldNode(Node):
             )
             return response
         try:
-            response.message = self.runner.reset()
+            response.message = start()
             response.success = True
         except ValueError as e:  # a seed past the documented ranges
             response.success, response.message = False, str(e)

@@ -101,6 +101,15 @@ class WorldRunner:
         self.log(f'episode seed={seed} strategy={strategy}{fumble}')
         return f'seed={seed} strategy={strategy}'
 
+    def restart(self) -> str:
+        """Start the current seed's episode again from home.
+
+        Why: the first episode starts on its own once the drivers talk, while the cameras, the recorder or a
+        harness may still be starting; with the expert on, the arm is then mid-task when they are ready, and a
+        recording begun there is a fragment of a demonstration."""
+        self._next_seed = self.world.layout.seed
+        return self.reset()
+
     def _drivers_connected(self) -> bool:
         return all(bus.requests >= DRIVER_REQUESTS_TO_START for bus in self.buses.values())
 

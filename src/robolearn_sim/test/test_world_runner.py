@@ -81,3 +81,15 @@ def test_the_episode_waits_for_both_drivers_then_holds_until_settled_then_catche
     assert runner.lost_s == pytest.approx(1.0 - MAX_CATCH_UP_TICKS / RATE, abs=0.02)
     episode = runner.episode()
     assert episode['seed'] == 5000 and episode['lost_s'] > 0.9 and episode['real_time_factor'] < 0.1
+
+
+def test_a_restart_runs_the_same_seed_again_from_home_and_the_next_reset_counts_on(loaded):
+    runner, clock, messages, ports = loaded
+    seed = runner.episode()['seed']
+    clock.t += 2.0
+    runner.tick()
+    assert runner.world.time > 0.0 and runner.expert is not None
+    assert runner.restart().startswith(f'seed={seed} ')
+    assert runner.world.time == 0.0 and runner.episode()['seed'] == seed
+    np.testing.assert_allclose(runner.world.follower_backend.present_positions(), HOME_POSITIONS, atol=1e-6)
+    assert runner.reset().startswith(f'seed={seed + 1} ')
