@@ -46,7 +46,9 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     # runs again, when the joint states have caught up with the reset)
     first = np.stack([reader.episode_arrays(e, ['observation.state'])['observation.state'][0]
                       for e in range(reader.num_episodes)])
-    assert np.abs(first - first[0]).max() < 10.0, first
+    # (the expert may have turned the wrist ~15 units by the first frame; the last episode's pose has the jaws
+    # open, 26 units from home's closed ones, and the arm 30+ units away)
+    assert np.abs(first[:, 5] - first[0, 5]).max() < 5.0 and np.abs(first - first[0]).max() < 25.0, first
     assert all(e['sim_s'] > 6.0 for e in state['record']['result']['per_episode']), state['record']['result']
 
     # continue with a valid budget (the run's settings are kept, except what the new invocation cannot change)

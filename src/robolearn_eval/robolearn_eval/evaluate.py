@@ -115,7 +115,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         'replaced by the next ones (demonstrations: use training seeds, 0..4999)')
     parser.add_argument('--keep-regrasped', action='store_true',
                         help='with --expert --record: also keep episodes in which the expert lost the cube and grasped it '
-                        'again (default: re-record them, as a careful operator would: a policy copies the letting go too; '
+                        'again (default: re-record them, as a careful operator would: a policy can learn the letting go; '
                         'kept anyway with --expert-fumbles)')
     parser.add_argument('--expert-fumbles', type=float, default=0.0, metavar='P',
                         help='with --expert: share of episodes whose first grasp the expert fumbles on purpose and makes '
