@@ -119,8 +119,7 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     if args.trace:
         Path(args.trace).mkdir(parents=True, exist_ok=True)
         np.savez(Path(args.trace) / f'{seed}_{outcome.replace(" ", "_")}.npz',
-                 **{k: np.asarray(v, dtype=float) for k, v in trace.items() if not k.startswith('chunk_')},
-                 **{k: np.asarray(v, dtype=float) for k, v in trace.items() if k.startswith('chunk_') and v})
+                 **{k: np.asarray(v, dtype=float) for k, v in trace.items()})
     if args.sheets:
         _write_sheet(Path(args.sheets) / f'{seed}_{outcome.replace(" ", "_")}.png', tiles)
     motion = executor.motion.summary()

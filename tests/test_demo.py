@@ -40,7 +40,7 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     # each demonstration is whole, the first one too (the world starts its first seed on its own while the
     # cameras and the recorder come up; evaluate restarts it): the expert takes > 8 s, a tail of one less
     reader = DatasetReader(run / 'dataset')
-    lengths = [int(reader.episode_range(e)[1] - reader.episode_range(e)[0]) for e in range(reader.num_episodes)]
+    lengths = [end - start for start, end in map(reader.episode_range, range(reader.num_episodes))]
     assert min(lengths) > 6 * reader.fps, lengths
     # ...and starts at home, not with frames of the last episode's pose (recording starts once the world's clock
     # runs again, when the joint states have caught up with the reset)

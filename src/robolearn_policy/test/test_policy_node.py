@@ -51,9 +51,13 @@ class Arm:
         # a request is one message: published before DDS has matched it with the node, it is lost (on a loaded
         # machine discovery took over a second after 'policy ready'), so wait for every topic to be matched
         pubs = (self.state_pub, self.image_pub, self.request_pub)
-        self.run(30.0, until=lambda: all(p.get_subscription_count() > 0 for p in pubs)
-                 and self.g.node.count_publishers('/policy/action_chunk') > 0)
-        assert all(p.get_subscription_count() > 0 for p in pubs), 'policy_node did not subscribe to its topics'
+
+        def matched() -> bool:
+            return (all(p.get_subscription_count() > 0 for p in pubs)
+                    and self.g.node.count_publishers('/policy/action_chunk') > 0)
+
+        self.run(30.0, until=matched)
+        assert matched(), 'policy_node and the test did not match on its topics within 30 s'
         self.run(1.0)
 
     def request(self, pending: Chunk | None = None) -> JointTrajectory:
