@@ -12,7 +12,8 @@ episodes, each executor drives the follower for ``--seconds``:
 Measured here from what each one published (the same way for all three): the period error of the command
 stamps (|interval - 1/rate|, p50/p99/max, ms), the step of the first command after each chunk arrived
 (``max_switch_jump_rad``) against the largest step between switches (``max_step_rad``) and the policy's own
-step per tick (``policy_step_rad``: its chunks' largest setpoint-to-setpoint motion, per 1/rate), RMS jerk,
+step per tick (``policy_step_rad``: its chunks' largest setpoint-to-setpoint motion, per 1/rate), what the
+switches added beyond the plan's own step (``max_switch_added_rad``, robolearn's executor's count), RMS jerk,
 and the fraction of ticks that repeated the previous command (``held_fraction``); ``stalls`` are each
 executor's own count of ticks on an empty queue. The last line is one JSON object (robolearn's figures at the
 top level, each peer's under its name).
@@ -41,11 +42,15 @@ from trajectory_msgs.msg import JointTrajectory
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from markdown_table import markdown_table  # noqa: E402  (bench/, beside this script)
+
 from robolearn_core.control.action_queue import MODES  # noqa: E402
 from robolearn_eval.sim_graph import SimGraph, bus_paths, graph_nodes  # noqa: E402
 from robolearn_ros.trajectories import msg_fields, to_seconds  # noqa: E402
 
 RATE = 50.0
+TABLE_COLUMNS = ('aggregation', 'threshold', 'delay_s', 'max_switch_jump_rad', 'max_switch_added_rad', 'max_step_rad',
+                 'policy_step_rad', 'rms_jerk', 'stalls', 'held_fraction', 'period_p99_err_ms')
 
 
 class Watch:
@@ -144,6 +149,8 @@ def run_executor(graph: SimGraph, watch: Watch, variant: str, params: dict, seco
         result['stalls'] = int(status.get('stalls', -1))
         result['node_period_err_ms'] = {k: status.get(f'period_err_ms_{k}') for k in ('p50', 'p99', 'max')}
         result['delay_estimate_s'] = float(status.get('delay_estimate_s', 'nan'))
+        # what the switches added beyond the replaced plan's and the new chunk's own step (the executor's count)
+        result['max_switch_added_rad'] = float(status.get('max_switch_added_rad', 'nan'))
     else:
         last = [line for line in proc.output().splitlines() if line.startswith('{')]
         result['stalls'] = json.loads(last[-1])['stalls'] if last else None
@@ -198,21 +205,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.sweep:
             report['sweep'] = rows
             if args.table:
-                write_table(rows, args.table)
+                args.table.write_text(markdown_table(rows, TABLE_COLUMNS))
     finally:
         rclpy.try_shutdown()
     if not args.sweep:
         report |= {k: v for k, v in report['robolearn'].items()}
     print(json.dumps(report))
     return 0
-
-
-def write_table(rows: list[dict], path: Path) -> None:
-    cols = ['aggregation', 'threshold', 'delay_s', 'max_switch_jump_rad', 'max_step_rad', 'policy_step_rad', 'rms_jerk',
-            'stalls', 'held_fraction', 'period_p99_err_ms']
-    lines = ['| ' + ' | '.join(cols) + ' |', '|' + ' --- |' * len(cols)]
-    lines += ['| ' + ' | '.join(str(r.get(c, '')) for c in cols) + ' |' for r in rows]
-    path.write_text('\n'.join(lines) + '\n')
 
 
 if __name__ == '__main__':

@@ -15,6 +15,17 @@ and it runs episodes in parallel processes. Each failed episode is classified fr
     scripts/with-env python bench/lockstep_eval.py --checkpoint DIR --episodes 20 --seed 5000 \
         --aggregation temporal_ensemble --threshold 0.8 --delay 0.3 --workers 2
 
+``--sweep`` runs the deployment comparison instead (docs/deployment.md): every ``--modes`` x g in {0.2, 0.5,
+0.8} x delay in {0, 0.1, 0.2} s on the same ``--episodes`` seeds, and per cell the seams at chunk switches
+(the largest switch step, and what a switch added beyond the replaced plan's and the new chunk's own step:
+robolearn_core.control.motion_stats), the largest step between switches, the policy's own step per tick, RMS
+jerk, stalls and time held;
+``--table FILE`` writes them as markdown. On simulated time a slow CPU does not starve the arm, so the
+delays are the injected ones only.
+
+    scripts/with-env python bench/lockstep_eval.py --checkpoint DIR --sweep --modes rtc,blend --episodes 1 \
+        --max-episode-s 8 --workers 2 --table FILE
+
 Last line: one JSON object.
 """
 
@@ -22,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import json
 import multiprocessing as mp
 import time
@@ -36,6 +48,10 @@ CONTROL_RATE = 50.0
 CAMERA_FPS = 30.0
 LIFTED_Z = CUBE_HALF + 0.0225  # m: the cube's centre 22.5 mm above its resting height
 DROPPED_DISTANCE = 0.06  # m from the target's centre: further, the cube fell on the way, not while placed
+SEAM_KEYS = ('max_switch_jump_rad', 'max_switch_added_rad', 'max_step_rad')
+SWEEP_THRESHOLDS, SWEEP_DELAYS = (0.2, 0.5, 0.8), (0.0, 0.1, 0.2)
+SWEEP_COLUMNS = ('aggregation', 'threshold', 'delay_s', 'max_switch_jump_rad', 'max_switch_added_rad', 'max_step_rad',
+                 'policy_step_rad', 'rms_jerk', 'stalls', 'held_fraction', 'chunks')
 
 
 def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
@@ -54,6 +70,7 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     dt = 1.0 / CONTROL_RATE
     enabled = np.ones(6, dtype=bool)
     in_flight: list[tuple[float, object]] = []  # (arrival time, chunk)
+    policy_steps: list[float] = []  # per chunk: its largest setpoint-to-setpoint motion per tick
     next_frame, last_obs_t = 0.0, None
     lifted, max_z, t_success = False, 0.0, None
     tiles: list[np.ndarray] = []  # every 0.5 s, the cameras side by side (--sheets)
@@ -88,6 +105,9 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             chunk = policy.infer(last_obs_t, pending=tick.request, delay=args.delay + (t - last_obs_t))
             if chunk is not None:
                 in_flight.append((t + args.delay, chunk))
+                if len(chunk.times) > 1:
+                    policy_steps.append(float(np.abs(np.diff(chunk.positions, axis=0)).max()
+                                              / np.median(np.diff(chunk.times)) * dt))
                 if args.trace:  # what the policy asked for, before aggregation and the safety filter
                     trace['chunk_t'].append(t)
                     trace['chunk_obs_t'].append(last_obs_t)
@@ -128,7 +148,8 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             'stalls': executor.stalls, 'rejected_chunks': rejected,
             'held_fraction': round(executor.held_ticks / max(executor.ticks, 1), 4),
             'rms_jerk': round(float(motion.get('rms_jerk', float('nan'))), 1),
-            'max_switch_jump_rad': round(motion['max_switch_jump_rad'], 4), 'max_step_rad': round(motion['max_step_rad'], 4),
+            **{k: round(motion[k], 4) for k in SEAM_KEYS},
+            'policy_step_rad': round(float(np.median(policy_steps)), 4) if policy_steps else None,
             'chunks': executor.chunks}
 
 
@@ -170,6 +191,18 @@ def _worker(job: tuple[argparse.Namespace, int]) -> dict:
     return _run_episode(args, seed, _STATE)
 
 
+def _sweep_cell(rows: list[dict]) -> dict:
+    """One (mode, g, delay) cell over its episodes: the largest seams, mean jerk and time held, all stalls."""
+    steps = [r['policy_step_rad'] for r in rows if r['policy_step_rad'] is not None]
+    cell = {k: max(r[k] for r in rows) for k in SEAM_KEYS}
+    return {**cell, 'policy_step_rad': round(float(np.median(steps)), 4) if steps else None,
+            'rms_jerk': round(float(np.mean([r['rms_jerk'] for r in rows])), 1),
+            'stalls': sum(r['stalls'] for r in rows),
+            'held_fraction': round(float(np.mean([r['held_fraction'] for r in rows])), 4),
+            'rejected_chunks': sum(r['rejected_chunks'] for r in rows), 'chunks': sum(r['chunks'] for r in rows),
+            'success': sum(r['success'] for r in rows)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run)')
@@ -185,18 +218,43 @@ def main() -> None:
     parser.add_argument('--workers', type=int, default=1, help='episodes in parallel processes')
     parser.add_argument('--torch-threads', type=int, default=1)
     parser.add_argument('--sheets', metavar='DIR', help='write a contact sheet per episode here (every 0.5 s)')
+    parser.add_argument('--sweep', action='store_true', help='every --modes x g {0.2, 0.5, 0.8} x delay {0, 0.1, '
+                        '0.2} s on the same seeds (the deployment table); --aggregation, --threshold, --delay unused')
+    parser.add_argument('--modes', default='rtc,blend', help='--sweep: aggregation modes, comma-separated')
+    parser.add_argument('--table', type=Path, metavar='FILE', help='--sweep: write the cells as a markdown table')
     parser.add_argument('--trace', metavar='DIR', help='write each episode\'s ticks here (npz: t, joints, command, '
                         'cube_pos, cube_quat; and per chunk asked for: chunk_t, chunk_obs_t, chunk_positions in rad)')
     args = parser.parse_args()
 
     start = time.perf_counter()
     seeds = list(range(args.seed, args.seed + args.episodes))
-    jobs = [(args, s) for s in seeds]
+    if args.sweep:
+        cells = list(itertools.product(args.modes.split(','), SWEEP_THRESHOLDS, SWEEP_DELAYS))
+        jobs = [(argparse.Namespace(**{**vars(args), 'aggregation': m, 'threshold': g, 'delay': d}), s)
+                for m, g, d in cells for s in seeds]
+    else:
+        jobs = [(args, s) for s in seeds]
     if args.workers > 1:
         with mp.get_context('spawn').Pool(args.workers) as pool:
             results = list(tqdm(pool.imap(_worker, jobs), total=len(jobs), desc='lockstep episodes', unit='ep'))
     else:
         results = [_worker(j) for j in tqdm(jobs, desc='lockstep episodes', unit='ep')]
+    if args.sweep:
+        rows = [{'aggregation': j.aggregation, 'threshold': j.threshold, 'delay_s': j.delay, **r}
+                for (j, _), r in zip(jobs, results)]
+        table = [{'aggregation': m, 'threshold': g, 'delay_s': d, **_sweep_cell(
+            [r for r in rows if (r['aggregation'], r['threshold'], r['delay_s']) == (m, g, d)])} for m, g, d in cells]
+        for c in table:
+            print(json.dumps(c))
+        if args.table:
+            from markdown_table import markdown_table  # bench/, beside this script
+
+            args.table.write_text(markdown_table(table, SWEEP_COLUMNS))
+        print(json.dumps({'benchmark': 'lockstep_sweep', 'checkpoint': args.checkpoint, 'seeds': seeds,
+                          'max_episode_s': args.max_episode_s, 'cells': len(table),
+                          'max_switch_added_rad': max(c['max_switch_added_rad'] for c in table),
+                          'wall_s': round(time.perf_counter() - start, 1)}))
+        return
     for r in results:
         print(json.dumps(r))
     outcomes = collections.Counter(r['outcome'] for r in results)

@@ -101,12 +101,13 @@ def test_blend_crossfades_over_the_window_without_a_step_at_the_switch():
     assert np.all(steps >= 0) and steps[0] < 0.05 and steps.max() < 0.16  # smooth: 1.5/10 per tick at most
 
 
-def test_blend_window_ends_where_the_queued_plan_ends():
-    q = ActionQueue('blend', blend_window=1.0)
-    q.merge(flat(0.0, 0.0, n=10), now=0.0)  # ends at 0.3 s
-    q.merge(flat(0.1, 1.0), now=0.2)
-    assert q.sample(0.3)[0] == pytest.approx(1.0)
-    assert 0.0 < q.sample(0.25)[0] < 1.0
+def test_a_fade_that_outlasts_the_queued_plan_holds_its_last_setpoint():
+    q = ActionQueue('blend', blend_window=0.2)
+    q.merge(ramp(0.0, 1.0, n=10), now=0.0)      # rises to 0.3 at 0.3 s, then nothing
+    q.merge(flat(0.28, 1.0), now=0.29)          # arrives one tick before the plan runs out
+    values = np.array([q.sample(0.29 + 0.02 * i)[0] for i in range(12)])
+    assert values[0] == pytest.approx(0.29) and q.sample(0.49)[0] == pytest.approx(1.0)
+    assert np.all(np.diff(values) >= 0) and np.diff(values).max() < 0.11  # 0.7 over 10 ticks, smoothstep: <= 1.5x
 
 
 def test_rtc_keeps_the_queued_setpoints_until_the_estimated_delay():
@@ -142,3 +143,16 @@ def test_reset_forgets_everything():
     q.merge(flat(0.0, 1.0), now=0.0)
     q.reset()
     assert q.sample(0.1) is None and q.horizon == 0.0 and q.needs_request(0.1)
+
+
+def test_a_chunk_arriving_just_after_the_plan_ran_out_fades_from_where_it_ended():
+    q = ActionQueue('blend', blend_window=0.2)
+    q.merge(ramp(0.0, 1.0, n=10), now=0.0)      # rises to 0.3 at 0.3 s, then the executor holds 0.3
+    assert q.sample(0.32) is None               # nothing is extrapolated meanwhile
+    q.merge(flat(0.25, 1.0), now=0.32)
+    assert q.sample(0.32)[0] == pytest.approx(0.3) and q.sample(0.52)[0] == pytest.approx(1.0)
+    steps = np.diff([q.sample(0.32 + 0.02 * i)[0] for i in range(11)])
+    assert np.all(steps >= 0) and steps.max() < 0.11
+    q.reset()                                   # a new episode: nothing to fade from (the safety filter ramps)
+    q.merge(flat(0.0, 1.0), now=0.0)
+    assert q.sample(0.0)[0] == pytest.approx(1.0)

@@ -125,3 +125,18 @@ def test_chunk_arrivals_feed_the_delay_estimate():
 def test_settings_are_checked():
     assert ExecutorSettings(aggregation='average', threshold=0.0).problems() == [
         "aggregation 'average' is not one of replace, temporal_ensemble, blend, rtc", 'threshold 0.0 is outside (0, 1]']
+
+
+@pytest.mark.parametrize('offset, added', [(0.0, 0.0), (0.05, 0.05)])
+def test_a_switch_is_graded_by_what_it_added_to_the_plans_own_step(offset, added):
+    ex = executor()                                     # replace: a new chunk takes over at once
+    start = np.full(6, 0.1)
+    ex.on_state(start)
+    ex.on_chunk(ramp_chunk(0.0, start, speed=2.0), now=0.0)   # a fast plan: 0.04 rad a tick
+    for k in range(10):
+        ex.tick(k * PERIOD)
+    ex.on_chunk(ramp_chunk(0.19, start + 2.0 * 0.19 + offset, speed=2.0), now=0.19)
+    ex.tick(0.2)
+    s = ex.motion.summary()
+    assert s['max_switch_jump_rad'] == pytest.approx(0.04 + offset)
+    assert s['max_switch_added_rad'] == pytest.approx(added, abs=1e-9)

@@ -23,3 +23,13 @@ def test_constant_speed_has_no_jerk_and_holding_is_counted():
     assert s['rms_jerk'] == pytest.approx(0.0, abs=1e-6) and s['held_fraction'] == pytest.approx(0.2)
     m.add(np.full(6, 0.5))                                # a kick: third difference 1/period^3 scale
     assert m.summary()['rms_jerk'] > 1000
+
+
+def test_what_a_switch_added_is_told_apart_from_the_plans_own_motion():
+    m = MotionStats(period=0.02)
+    for k in range(10):
+        m.add(np.full(6, 0.08 * k))                      # a fast plan: 0.08 rad a tick
+    m.add(np.full(6, 0.80), switched=True, own_step=np.full(6, 0.08))   # the switch continues it
+    m.add(np.full(6, 0.95), switched=True, own_step=np.full(6, 0.08))   # this one adds 0.07 rad
+    s = m.summary()
+    assert s['max_switch_jump_rad'] == pytest.approx(0.15) and s['max_switch_added_rad'] == pytest.approx(0.07)

@@ -79,3 +79,16 @@ def test_a_dataset_without_names_leaves_them_unknown():
     meta = dep.deployment_metadata(source, config)
     assert meta == {'fps': 10, 'robot_type': None, 'state_names': None, 'action_names': None, 'cameras': {},
                     'units': None}
+
+
+def test_warm_up_runs_the_guided_path_of_flow_and_diffusion_too(so_flow_checkpoint, so_calibration):
+    from robolearn_core.calibration import ArmCalibration
+    from robolearn_core.policies.deployed_policy import DeployedPolicy
+
+    deployed = DeployedPolicy(so_flow_checkpoint, 'cpu', ArmCalibration.load(so_calibration))
+    calls = []
+    predict = deployed.policy.predict_chunk
+    deployed.policy.predict_chunk = lambda **kw: calls.append(sorted(kw)) or predict(**kw)  # spy on the real sampler
+    deployed.warm_up(2)
+    assert calls == [['observation_frames'], ['observation_frames', 'prefix', 'prefix_weights']] * 2
+    assert deployed.history.frames(0.0) is None  # the history is left empty

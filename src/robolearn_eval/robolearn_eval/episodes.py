@@ -206,7 +206,8 @@ class EpisodeRunner:
         rejected = number('rejected_chunks')
         if rejected is not None:
             rejected, self._rejected_before = rejected - self._rejected_before, rejected
-        return {'max_switch_jump_rad': number('max_switch_jump_rad'), 'max_step_rad': number('max_step_rad'),
+        return {'max_switch_jump_rad': number('max_switch_jump_rad'), 'max_switch_added_rad': number('max_switch_added_rad'),
+                'max_step_rad': number('max_step_rad'),
                 'rms_jerk': number('rms_jerk'), 'held_fraction': number('held_fraction'), 'stalls': number('stalls'),
                 'chunks': number('chunks'), 'rejected_chunks': rejected, 'delay_estimate_s': number('delay_estimate_s')}
 
@@ -245,6 +246,8 @@ def summarize(results: list[dict], plan: EpisodePlan, cpu: dict[str, float], ext
 
         report['motion'] = {
             'max_switch_jump_rad': max(values('max_switch_jump_rad'), default=None),
+            # beyond the replaced plan's and the new chunk's own step: what the switches themselves added
+            'max_switch_added_rad': max(values('max_switch_added_rad'), default=None),
             'max_step_rad': max(values('max_step_rad'), default=None),
             'rms_jerk_mean': mean('rms_jerk'),
             'held_fraction_mean': mean('held_fraction'),

@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
           f"{report['seconds_per_episode']:.1f} s per episode")
     if 'motion' in report:
         m = report['motion']
-        print(f"motion: max switch jump {m['max_switch_jump_rad']} rad (max step between switches {m['max_step_rad']} rad), "
+        print(f"motion: max switch jump {m['max_switch_jump_rad']} rad, of it added by a switch {m['max_switch_added_rad']} rad "
+              f"(max step between switches {m['max_step_rad']} rad), "
               f"RMS jerk {m['rms_jerk_mean']}, held {m['held_fraction_mean']}, stalls {m['stalls']}, "
               f"rejected chunks {m['rejected_chunks']}")
         if m['episodes_without_a_chunk']:

@@ -9,10 +9,14 @@ is still queued, from the switch time on:
   ``exp(-m i)`` with ``i`` the prediction's age rank in dataset steps, 0 for the OLDEST prediction
   (ACT's convention: old predictions dominate, so the plan changes slowly). Kept in time: ``i`` is
   the difference of the chunks' observation stamps times ``fps``, so chunks need not share a grid.
-- ``blend``: a crossfade from the queued plan to the new chunk over ``blend_window`` seconds (or until
-  the queued plan ends). The fade is a smoothstep, not linear: a linear fade adds the whole
-  disagreement divided by the window's ticks to the very first tick's step (a velocity jump at the
-  switch), a smoothstep starts and ends with zero added speed.
+- ``blend``: a crossfade from the queued plan to the new chunk over ``blend_window`` seconds. The fade
+  is a smoothstep, not linear: a linear fade adds the whole disagreement divided by the window's ticks
+  to the very first tick's step (a velocity jump at the switch), a smoothstep starts and ends with zero
+  added speed. Where the queued plan ends inside the window, or ended before the chunk arrived, the fade
+  starts from its last setpoint (what the executor holds on an empty queue): a chunk that arrives as the
+  plan runs out (a small g and a long delay) was otherwise spliced on: measured, flow at g 0.2 with 0.1 s of
+  delay, chunks arrived 20 ms after the plan's last setpoint and the switch stepped 0.076 rad where the
+  plan had moved 0.015 rad a tick (docs/deployment.md).
 - ``rtc`` (real-time chunking): the new chunk was generated to continue the queued plan (see rtc.py);
   the queued setpoints are kept for the part that executes before the new chunk could have arrived (its
   stamp plus the estimated delay), where that is still ahead, and from there the plan crossfades to the
@@ -27,6 +31,7 @@ here extrapolates past the queue's end.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -66,6 +71,7 @@ class ActionQueue:
         self.fps = fps
         self.blend_window = blend_window
         self._chunks: list[Chunk] = []  # temporal_ensemble: every chunk still voting; otherwise at most one plan
+        self._last_plan: Chunk | None = None  # blend, rtc: the plan last merged, kept past its end to fade from
         self._horizon = 0.0
 
     # --- reading -----------------------------------------------------------------------------------
@@ -113,10 +119,17 @@ class ActionQueue:
             return None
         return Chunk(now, np.array([t for t, _ in kept]) - now, np.stack([p for _, p in kept]))
 
+    def copy(self) -> ActionQueue:
+        """The queue as it is now, unchanged by later merges (chunks are immutable): the plan a switch replaces."""
+        twin = copy.copy(self)
+        twin._chunks = list(self._chunks)
+        return twin
+
     # --- changing ----------------------------------------------------------------------------------
     def reset(self) -> None:
         """Forget every setpoint (a new episode, an emergency stop)."""
         self._chunks = []
+        self._last_plan = None
         self._horizon = 0.0
 
     def merge(self, chunk: Chunk, now: float, delay: float = 0.0) -> MergeReport:
@@ -137,10 +150,12 @@ class ActionQueue:
         overlap = 0.0 if old_end is None else max(0.0, min(old_end, new.end) - switch)
         if self.mode == 'temporal_ensemble':
             self._chunks.append(new)
-        elif self.mode in ('blend', 'rtc') and old_end is not None:
-            self._chunks = [self._crossfade(new, now, switch, min(switch + self.blend_window, old_end, new.end))]
+        elif self.mode in ('blend', 'rtc') and self._last_plan is not None:
+            self._chunks = [self._crossfade(new, now, switch, min(switch + self.blend_window, new.end))]
         else:
             self._chunks = [self._splice(new, now, switch)]
+        if self.mode in ('blend', 'rtc'):
+            self._last_plan = self._chunks[0]
         return MergeReport(dropped, overlap, jump, switch)
 
     # --- internals ---------------------------------------------------------------------------------
@@ -164,10 +179,10 @@ class ActionQueue:
 
     def _crossfade(self, new: Chunk, now: float, start: float, stop: float) -> Chunk:
         """The queued setpoints up to ``start``, then (1 - a) queued + a new with a smoothstep a from 0 at
-        ``start`` to 1 at ``stop``, then the new chunk."""
+        ``start`` to 1 at ``stop``, then the new chunk; the queued plan holds its last setpoint past its end."""
         if stop <= start + TIME_EPS:
             return self._splice(new, now, start)
-        old = self._chunks[0]
+        old = self._last_plan
         grid = np.linspace(start, stop, max(2, math.ceil((stop - start) / BLEND_KNOT_SPACING) + 1))
         knots = np.concatenate([grid, old.abs_times, new.abs_times])
         knots = np.unique(knots[(knots >= start - TIME_EPS) & (knots < stop - TIME_EPS)])
@@ -176,8 +191,9 @@ class ActionQueue:
         a = s * s * (3 - 2 * s)
         fade = (1 - a) * old.sample_many(knots) + a * new.sample_many(knots)
         before_t, before_p = self._queued_before(now, start)
-        return _joined((np.concatenate([before_t, knots]), np.concatenate([before_p, fade])),
-                       new.after(stop))
+        if len(before_t):
+            knots, fade = np.concatenate([before_t, knots]), np.concatenate([before_p, fade])
+        return _joined((knots, fade), new.after(stop))
 
 
 def _joined(head: tuple[np.ndarray, np.ndarray], tail: Chunk) -> Chunk:

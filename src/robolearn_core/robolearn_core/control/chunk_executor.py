@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from robolearn_core.control.action_queue import MODES, ActionQueue, MergeReport
-from robolearn_core.control.chunk import Chunk
+from robolearn_core.control.chunk import TIME_EPS, Chunk
 from robolearn_core.control.delay import DelayEstimator
 from robolearn_core.control.motion_stats import MotionStats
-from robolearn_core.control.safety import SafetyFilter, SafetyReport
+from robolearn_core.control.safety import SafetyFilter, SafetyReport, step_toward
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,9 @@ class ChunkExecutor:
         self.last_chunk_arrival: float | None = None
         self.last_chunk_stamp: float | None = None
         self._request: tuple[float, int] | None = None   # (time, tick) of the request in flight
-        self._switched = False
+        self._switch_at: float | None = None  # when the last chunk merged takes over (rtc: after the kept prefix)
+        self._switch_plans: tuple[ActionQueue, Chunk] | None = None  # the plan it replaced, and the chunk
+        self._last_tick: float | None = None
         self._playing = False
 
     # --- inputs -----------------------------------------------------------------------------------------
@@ -110,17 +112,20 @@ class ChunkExecutor:
         self.delay.observe_chunk(chunk.stamp, now)
         if len(chunk) > 1:  # the ensemble's m is per dataset step: the chunk's own spacing gives the step
             self.queue.fps = 1.0 / float(np.median(np.diff(chunk.times)))
+        replaced = self.queue.copy()
         report = self.queue.merge(chunk, now, self.delay.estimate(now))
+        self._switch_plans = (replaced, chunk)
         self.chunks += 1
         self.last_merge = report
         self.last_chunk_arrival, self.last_chunk_stamp = now, chunk.stamp
-        self._switched = True
+        self._switch_at = report.switch_time
         return report
 
     # --- the tick ---------------------------------------------------------------------------------------
     def tick(self, now: float) -> Tick:
         s = self.settings
         setpoint = self.queue.sample(now) if self.running else None
+        previous = self.safety.last_command
         command, safety = self.safety.command(setpoint, self.measured)
         holding = self._holding(setpoint, now)
         if holding and self._playing:
@@ -129,9 +134,13 @@ class ChunkExecutor:
         elif not holding:
             self._playing = True
         self.held_ticks += int(bool(holding) and self.chunks > 0)
-        self.motion.add(command, switched=self._switched and setpoint is not None, held=setpoint is None)
-        if setpoint is not None:
-            self._switched = False
+        switched = setpoint is not None and self._switch_at is not None and now >= self._switch_at - TIME_EPS
+        # while the safety filter ramps (start, after a hold) its ramp sets the step, not the switch
+        self.motion.add(command, switched=switched, held=setpoint is None,
+                        own_step=self._own_step(now, previous) if switched and not safety.ramping else None)
+        if switched:
+            self._switch_at = None
+        self._last_tick = now
         request, requested = None, False
         timed_out = self._request is None or now - self._request[0] > s.request_timeout
         if self.running and self.queue.needs_request(now) and timed_out:
@@ -139,6 +148,21 @@ class ChunkExecutor:
             self._request = (now, self.ticks + 1)  # the ticks after this one run while it is in flight
         self.ticks += 1
         return Tick(command, request, requested, safety, holding)
+
+    def _own_step(self, now: float, previous: np.ndarray | None) -> np.ndarray | None:
+        """Per joint, the step this tick would have had without the switch (the replaced plan through the safety
+        filter from the last command: it may still be catching up after a step limit), or the new chunk's own
+        step here, whichever is larger; None when no plan was playing."""
+        if self._switch_plans is None or self._last_tick is None or previous is None:
+            return None
+        replaced, chunk = self._switch_plans
+        if replaced.sample(self._last_tick) is None:  # nothing was playing: a start, or after a hold
+            return None
+        at = replaced.sample(now)  # None: the plan just ended, and the arm would have held
+        old = np.zeros_like(previous) if at is None else np.abs(
+            step_toward(previous, at, self.settings.max_step, self.safety.lower, self.safety.upper) - previous)
+        new = np.abs(np.diff(chunk.sample_many(np.array([now, now + self.settings.period])), axis=0)[0])
+        return np.maximum(old, new)
 
     def _holding(self, setpoint: np.ndarray | None, now: float) -> str:
         if not self.running:
@@ -169,6 +193,7 @@ class ChunkExecutor:
         self.running, self.stopped_reason = True, ''
         self._request = None
         self._playing = False
+        self._switch_at = self._switch_plans = self._last_tick = None
         self.last_chunk_arrival = self.last_chunk_stamp = None
 
     def status(self, now: float) -> dict[str, float | int | str]:

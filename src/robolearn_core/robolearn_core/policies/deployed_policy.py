@@ -119,7 +119,9 @@ class DeployedPolicy:
 
     def warm_up(self, calls: int) -> float:
         """Run ``calls`` inferences on a blank observation (first calls allocate, autotune, capture graphs); the
-        last call's seconds. The history is left empty."""
+        last call's seconds. Flow and diffusion also run each call guided by the chunk before (what the executor
+        asks for from its second request on): the guided path has a backward pass of its own, and on the GPU its
+        first calls took 0.7-4.6 s against 0.16 s after (measured, docs/deployment.md). The history is left empty."""
         blank_state = np.zeros(len(POSITION_NAMES)) if self.config.uses_state else None
         blank_images = {cam: np.zeros((*self.deployment.cameras[image_key(cam)], 3), np.uint8) for cam in self.cameras}
         seconds = 0.0
@@ -127,7 +129,10 @@ class DeployedPolicy:
             self.reset()
             self.observe(0.0, blank_state, blank_images)
             start = time.perf_counter()
-            self.infer(0.0)
+            chunk = self.infer(0.0)
+            if self.supports_prefix and chunk is not None:
+                start = time.perf_counter()
+                self.infer(0.0, pending=chunk.after(chunk.abs_times[len(chunk) // 2]), delay=0.1)
             seconds = time.perf_counter() - start
         self.reset()
         return seconds
