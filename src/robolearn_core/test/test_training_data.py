@@ -106,3 +106,11 @@ def test_image_size_is_stored_in_the_checkpoint_and_applied_at_inference(tmp_pat
     with pytest.raises(ValueError, match=r'\(3, 24, 32\) or \(3, 12, 16\)'):
         policy.predict_chunk({'observation.state': frame['observation.state'],
                               'observation.images.cam0': np.zeros((3, 10, 10), np.uint8)})
+
+
+def test_a_run_that_builds_the_cache_trains_like_one_that_finds_it(recorded, tmp_path):
+    settings = dict(batch_size=8, val_episodes=1, cache_dir=str(tmp_path / 'frames'))
+    reader = DatasetReader(recorded)
+    built = fit(reader, 'mlp', quick_settings(tmp_path / 'a', 15, **settings), WITH_IMAGES['mlp'])
+    found = fit(reader, 'mlp', quick_settings(tmp_path / 'b', 15, **settings), WITH_IMAGES['mlp'])
+    assert built['final_train_loss'] == found['final_train_loss']
