@@ -107,6 +107,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         graph = ProcessGraph(Path(tmp))
+        policy = None
         try:
             policy = graph.start_command(NODE, label='policy_node', name='policy_node',
                                          params_file=REPO / 'config' / 'policy.yaml',
@@ -122,7 +123,7 @@ def main() -> int:
             play(args.seconds, args.request_every)
             play(1.5)  # a last diagnostics message
         finally:
-            log = policy.output() if 'policy' in locals() else ''
+            log = policy.output() if policy is not None else ''
             graph.close()
             node.destroy_node()
             rclpy.try_shutdown()
