@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from robolearn_core.control.chunk_executor import ExecutorSettings
 from robolearn_sim.scene import CUBE_HALF
 
 CONTROL_RATE = 50.0
@@ -56,13 +57,14 @@ SWEEP_COLUMNS = ('aggregation', 'threshold', 'delay_s', 'max_switch_jump_rad', '
 
 def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     """One closed-loop episode on simulated time; ``state`` holds the per-process world and policy."""
-    from robolearn_core.control.chunk_executor import ChunkExecutor, ExecutorSettings
+    from robolearn_core.control.chunk_executor import ChunkExecutor
     from robolearn_core.control.chunk_validation import ChunkRejected, validate_chunk
     from robolearn_core.control.safety import SafetyFilter
     from robolearn_core.so_arm.joints import JOINT_NAMES
 
     world, renderer, policy, calibration = state['world'], state['renderer'], state['policy'], state['calibration']
-    settings = ExecutorSettings(aggregation=args.aggregation, threshold=args.threshold)
+    settings = ExecutorSettings(aggregation=args.aggregation, threshold=args.threshold, ensemble_m=args.ensemble_m,
+                                blend_window=args.blend_window)
     executor = ChunkExecutor(settings, SafetyFilter.from_calibration(calibration, settings.max_step,
                                                                       settings.ramp_speed, settings.period))
     world.reset(seed)
@@ -210,6 +212,10 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds are 5000..9999)')
     parser.add_argument('--aggregation', default='temporal_ensemble')
     parser.add_argument('--threshold', type=float, default=0.8, help='g: request when remaining / horizon < g')
+    parser.add_argument('--ensemble-m', type=float, default=ExecutorSettings.ensemble_m,
+                        help='temporal_ensemble: weight exp(-m i) by age rank; < 0: the newest chunk dominates')
+    parser.add_argument('--blend-window', type=float, default=ExecutorSettings.blend_window,
+                        help='blend, rtc: crossfade seconds')
     parser.add_argument('--delay', type=float, default=0.3,
                         help='simulated seconds from a request to its chunk (the graph on 2 CPU cores measures '
                              '0.25-0.34 s for act)')
@@ -262,6 +268,7 @@ def main() -> None:
     print(json.dumps({
         'benchmark': 'lockstep_eval', 'checkpoint': args.checkpoint, 'episodes': len(results), 'first_seed': args.seed,
         'aggregation': args.aggregation, 'threshold': args.threshold, 'delay_s': args.delay,
+        'ensemble_m': args.ensemble_m, 'blend_window': args.blend_window,
         'success_rate': sum(r['success'] for r in results) / len(results), 'outcomes': dict(outcomes),
         'mean_time_to_success_s': float(np.mean(times)) if times else None,
         'wall_s': round(time.perf_counter() - start, 1),

@@ -3,6 +3,7 @@
 # tar parts. Carry the dataset's folder and .whl-sim/av-15.1.0-slim-site.tar.xz (a copy of .whl-lerobot's slim
 # PyAV). When .whl-sim/sim-site.tar.xz is carried too, each best checkpoint then runs closed loop on simulated
 # time (bench/device/lockstep_runs.sh); otherwise run that script in the next call, while the machine is warm.
+# SAVE_EVERY=N keeps checkpoints/step_N on the machine (for a closed-loop choice of checkpoint in the next call).
 # A spec without "|EVAL ARGS" is trained only (its closed loop then goes into the next call: the 10-minute limit).
 #
 #   bash bench/device/train_sweep.sh DATASET MINUTES EPISODES "NAME:FIT ARGS|EVAL ARGS" ...
@@ -20,7 +21,7 @@ GPUS=$(nvidia-smi -L | wc -l); i=0  # the runs take the GPUs in turn (nvidia-h20
 for spec in "$@"; do
   name=${spec%%:*}; rest=${spec#*:}; fit=${rest%%|*}
   CUDA_VISIBLE_DEVICES=$(( i++ % GPUS )) \
-    $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every 100000 --output $R/$name > $R/$name.log 2>&1 &
+    $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every ${SAVE_EVERY:-100000} --output $R/$name > $R/$name.log 2>&1 &
 done
 wait
 echo "trained in $(( $(date +%s) - T0 )) s" | tee -a $OUT/summary.log

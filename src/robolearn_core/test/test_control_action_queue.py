@@ -78,6 +78,22 @@ def test_temporal_ensemble_weights_the_oldest_prediction_most():
     assert q.sample(0.4 + 29 / FPS)[0] == pytest.approx(2.0)
 
 
+def test_temporal_ensemble_with_negative_m_weights_the_newest_prediction_most():
+    m = -0.1
+    q = ActionQueue('temporal_ensemble', ensemble_m=m, fps=FPS)
+    q.merge(flat(0.0, 0.0), now=0.0)
+    q.merge(flat(0.2, 1.0), now=0.25)
+    q.merge(flat(0.4, 2.0), now=0.45)
+    w = np.exp(0.1 * np.array([0, 6, 12]))
+    assert q.sample(0.5)[0] == pytest.approx((w * [0, 1, 2]).sum() / w.sum())
+    assert q.sample(0.5)[0] > 1.0  # the newest chunk (2.0) pulls hardest
+
+
+def test_temporal_ensemble_refuses_an_m_that_gives_one_chunk_everything():
+    with pytest.raises(ValueError, match='ensemble_m'):
+        ActionQueue('temporal_ensemble', ensemble_m=-2.0)
+
+
 def test_temporal_ensemble_with_m_zero_is_a_plain_average():
     q = ActionQueue('temporal_ensemble', ensemble_m=0.0)
     q.merge(flat(0.0, 0.0), now=0.0)

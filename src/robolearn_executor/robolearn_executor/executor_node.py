@@ -48,7 +48,8 @@ class ExecutorNode(Node):
             aggregation=p('aggregation', 'blend', f'how a new chunk merges with the queued one: {", ".join(MODES)}'),
             threshold=p('threshold', 0.5, 'g: ask for the next chunk once remaining / horizon < g (0, 1]; changeable '
                         'while running', read_only=False),
-            ensemble_m=p('ensemble_m', 0.01, 'temporal_ensemble: weight exp(-m i) per dataset step of age (ACT: 0.01)'),
+            ensemble_m=p('ensemble_m', 0.01, 'temporal_ensemble: weight exp(-m i), i the dataset steps of age after '
+                                                 'the oldest (ACT: 0.01; < 0: the newest dominates; |m| <= 1)'),
             blend_window=p('blend_window', 0.2, 'blend: seconds of crossfade from the queued plan to the new chunk'),
             max_step=p('max_step', 0.1, 'largest command change per tick, rad'),
             ramp_speed=p('ramp_speed', 0.5, 'rad/s from the measured position at start, after a hold, after reset'),

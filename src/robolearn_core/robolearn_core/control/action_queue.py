@@ -7,7 +7,8 @@ is still queued, from the switch time on:
 - ``replace``: the new chunk from the switch on. Any disagreement between the two plans is a jump.
 - ``temporal_ensemble`` (ACT): every chunk that has a setpoint for an instant votes, weighted
   ``exp(-m i)`` with ``i`` the prediction's age rank in dataset steps, 0 for the OLDEST prediction
-  (ACT's convention: old predictions dominate, so the plan changes slowly). Kept in time: ``i`` is
+  (ACT's convention: old predictions dominate, so the plan changes slowly). A negative ``m`` turns it
+  round: the newest prediction dominates and the older ones only smooth it. Kept in time: ``i`` is
   the difference of the chunks' observation stamps times ``fps``, so chunks need not share a grid.
 - ``blend``: a crossfade from the queued plan to the new chunk over ``blend_window`` seconds. The fade
   is a smoothstep, not linear: a linear fade adds the whole disagreement divided by the window's ticks
@@ -40,6 +41,8 @@ import numpy as np
 from robolearn_core.control.chunk import TIME_EPS, Chunk
 
 MODES = ('replace', 'temporal_ensemble', 'blend', 'rtc')
+#: |m| beyond this gives one chunk nearly all the weight (a factor e per dataset step of age)
+MAX_ENSEMBLE_M = 1.0
 #: seconds between the extra setpoints a crossfade is written with (a 50 Hz executor samples every 20 ms)
 BLEND_KNOT_SPACING = 0.01
 
@@ -63,8 +66,9 @@ class ActionQueue:
             raise ValueError(f'aggregation mode must be one of {MODES}; got {mode!r}')
         if not 0 < threshold <= 1:
             raise ValueError(f'threshold must be in (0, 1]; got {threshold}')
-        if ensemble_m < 0 or not fps > 0 or blend_window < 0:
-            raise ValueError(f'need ensemble_m >= 0, fps > 0, blend_window >= 0; got {ensemble_m}, {fps}, {blend_window}')
+        if not abs(ensemble_m) <= MAX_ENSEMBLE_M or not fps > 0 or blend_window < 0:
+            raise ValueError(f'need |ensemble_m| <= {MAX_ENSEMBLE_M}, fps > 0, blend_window >= 0; '
+                             f'got {ensemble_m}, {fps}, {blend_window}')
         self.mode = mode
         self.threshold = threshold
         self.ensemble_m = ensemble_m

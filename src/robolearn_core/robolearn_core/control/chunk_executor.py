@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robolearn_core.control.action_queue import MODES, ActionQueue, MergeReport
+from robolearn_core.control.action_queue import MAX_ENSEMBLE_M, MODES, ActionQueue, MergeReport
 from robolearn_core.control.chunk import TIME_EPS, Chunk
 from robolearn_core.control.delay import DelayEstimator
 from robolearn_core.control.motion_stats import MotionStats
@@ -53,9 +53,10 @@ class ExecutorSettings:
             problems.append(f'threshold {self.threshold} is outside (0, 1]')
         if not (self.max_step > 0 and self.ramp_speed > 0):
             problems.append(f'max_step ({self.max_step}) and ramp_speed ({self.ramp_speed}) must be > 0')
-        if not (self.request_timeout > 0 and self.stale_after > 0 and self.delay_floor >= 0 and self.blend_window >= 0
-                and self.ensemble_m >= 0):
-            problems.append('request_timeout and stale_after must be > 0; delay_floor, blend_window and ensemble_m >= 0')
+        if not (self.request_timeout > 0 and self.stale_after > 0 and self.delay_floor >= 0 and self.blend_window >= 0):
+            problems.append('request_timeout and stale_after must be > 0; delay_floor and blend_window >= 0')
+        if not abs(self.ensemble_m) <= MAX_ENSEMBLE_M:
+            problems.append(f'ensemble_m {self.ensemble_m} is outside -{MAX_ENSEMBLE_M}..{MAX_ENSEMBLE_M}')
         return problems
 
 
