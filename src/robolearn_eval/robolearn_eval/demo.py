@@ -192,10 +192,11 @@ def write_report(run_dir: Path, state: dict, seconds: float, error: str = '') ->
                      f"{fit.get('best_val_loss'):.4g} (best). ![loss curve](train/loss_curve.png)")
     ev = state.get('evaluate', {}).get('result')
     if ev:
+        mean_t = ev['mean_time_to_success_s']
         lines += [f"- **Closed loop:** success rate **{ev['success_rate']:.2f}** over {ev['episodes']} held-out seeds "
                   f"({ev['first_seed']}..{ev['first_seed'] + ev['episodes'] - 1}) through policy_node + executor_node "
-                  f"({ev.get('aggregation')}); mean time to success {ev['mean_time_to_success_s']} s; real-time factor "
-                  f"{ev['real_time_factor']:.3f}, simulated time lost {ev['sim_time_lost_s']:.2f} s.",
+                  f"({ev.get('aggregation')}); mean time to success {'-' if mean_t is None else f'{mean_t:.1f} s'}; "
+                  f"real-time factor {ev['real_time_factor']:.3f}, simulated time lost {ev['sim_time_lost_s']:.2f} s.",
                   f"- **Motion:** {json.dumps(ev.get('motion'))}"]
     if (run_dir / 'episodes.md').is_file():
         lines += ['', '## Episodes', '', (run_dir / 'episodes.md').read_text()]
