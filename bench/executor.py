@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 from markdown_table import markdown_table  # noqa: E402  (bench/, beside this script)
 
 from robolearn_core.control.action_queue import MODES  # noqa: E402
+from robolearn_core.control.motion_stats import chunk_step_per_tick  # noqa: E402
 from robolearn_eval.sim_graph import SimGraph, bus_paths, graph_nodes  # noqa: E402
 from robolearn_ros.trajectories import msg_fields, to_seconds  # noqa: E402
 
@@ -109,7 +110,7 @@ def figures(watch: Watch, start: float, fps: float) -> dict:
         k = np.searchsorted(stamps, t)  # the first command after the chunk arrived
         if 1 <= k < len(stamps):
             switch[k - 1] = True
-    policy_step = [np.abs(np.diff(p, axis=0)).max() * fps / RATE for t, p in watch.chunks if t >= start and len(p) > 1]
+    policy_step = [chunk_step_per_tick(p, 1.0 / fps, 1.0 / RATE) for t, p in watch.chunks if t >= start and len(p) > 1]
     jerk = np.diff(q, n=3, axis=0) * RATE ** 3
     return {
         'period_p50_err_ms': round(float(np.percentile(err, 50)), 3),

@@ -59,6 +59,7 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
     """One closed-loop episode on simulated time; ``state`` holds the per-process world and policy."""
     from robolearn_core.control.chunk_executor import ChunkExecutor
     from robolearn_core.control.chunk_validation import ChunkRejected, validate_chunk
+    from robolearn_core.control.motion_stats import chunk_step_per_tick
     from robolearn_core.control.safety import SafetyFilter
     from robolearn_core.so_arm.joints import JOINT_NAMES
 
@@ -108,8 +109,7 @@ def _run_episode(args: argparse.Namespace, seed: int, state: dict) -> dict:
             if chunk is not None:
                 in_flight.append((t + args.delay, chunk))
                 if len(chunk.times) > 1:
-                    policy_steps.append(float(np.abs(np.diff(chunk.positions, axis=0)).max()
-                                              / np.median(np.diff(chunk.times)) * dt))
+                    policy_steps.append(chunk_step_per_tick(chunk.positions, float(np.median(np.diff(chunk.times))), dt))
                 if args.trace:  # what the policy asked for, before aggregation and the safety filter
                     trace['chunk_t'].append(t)
                     trace['chunk_obs_t'].append(last_obs_t)

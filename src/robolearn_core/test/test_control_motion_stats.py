@@ -33,3 +33,10 @@ def test_what_a_switch_added_is_told_apart_from_the_plans_own_motion():
     m.add(np.full(6, 0.95), switched=True, own_step=np.full(6, 0.08))   # this one adds 0.07 rad
     s = m.summary()
     assert s['max_switch_jump_rad'] == pytest.approx(0.15) and s['max_switch_added_rad'] == pytest.approx(0.07)
+
+
+def test_a_chunks_own_step_is_scaled_to_one_executor_tick():
+    from robolearn_core.control.motion_stats import chunk_step_per_tick
+
+    positions = np.array([[0.0, 0.0], [0.1, -0.02], [0.15, -0.05]])   # 0.1 rad in one 30 fps step at most
+    assert chunk_step_per_tick(positions, spacing=1 / 30, period=0.02) == pytest.approx(0.06)

@@ -20,6 +20,12 @@ from collections import deque
 import numpy as np
 
 
+def chunk_step_per_tick(positions: np.ndarray, spacing: float, period: float) -> float:
+    """A chunk's largest setpoint-to-setpoint motion scaled to one executor tick: the policy's own speed, the
+    yardstick for a switch's step (the benches' ``policy_step_rad``)."""
+    return float(np.abs(np.diff(positions, axis=0)).max() * period / spacing)
+
+
 class MotionStats:
     """Commands at a fixed period, as they were sent; ``switched`` marks the first command of a new chunk."""
 
