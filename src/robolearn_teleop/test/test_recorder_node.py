@@ -136,8 +136,10 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
     assert r.features['observation.state']['names'][0] == 'shoulder_pan.pos'
     np.testing.assert_allclose(r[0]['observation.state'], expected_lerobot(FOLLOWER), atol=1e-3)
     np.testing.assert_allclose(r[3]['action'], expected_lerobot(FOLLOWER + LEADER_OFFSET), atol=1e-3)
-    # camera frames read back in order: the pattern's index block advances one step a frame (or repeats/skips
-    # one when the camera and the recorder clocks slip, and one more for each tick the recorder dropped)
+    # camera frames read back in order: the pattern's index block advances one step a frame. On a loaded machine
+    # a camera frame can arrive late, so a tick repeats the previous frame and the next one skips ahead (CI saw
+    # 35, 35, 39): the recorder may never get ahead of its own tick count by more than that slip plus the ticks
+    # it dropped, which is what a recorder that loses frames silently would break.
     patterns = np.stack([color_bars(k, H, W) for k in range(256)]).astype(np.float32)
     idx, errors = [], []
     for i in range(lengths[0]):
@@ -146,7 +148,9 @@ def test_records_episodes_that_validate_and_read_back(ros_graph, tmp_path, calib
         idx.append(int(err.argmin()))
         errors.append(float(err.min()))
     steps = np.diff(idx)
-    assert max(errors) < 6 and np.all((steps >= 0) & (steps <= 3 + dropped)) and np.median(steps) == 1, (idx, errors)
+    ahead = np.asarray(idx) - idx[0] - np.arange(len(idx))  # camera frames advanced beyond one per tick
+    assert max(errors) < 6 and np.all(steps >= 0) and np.median(steps) == 1, (idx, errors)
+    assert ahead.max() <= 3 + dropped, (idx, dropped)
     assert_lerobot_layout(g.root)
     ros_graph.spin_until(lambda: any(st['state'] == 'idle' and st['episodes_saved'] == '2' and st['level'] == b'\x00'
                                      for st in g.recorder_status()), timeout=5, message='idle, 2 saved on /diagnostics')
