@@ -173,13 +173,13 @@ def _init_worker(args: argparse.Namespace) -> None:
     import torch
 
     from robolearn_core.feetech.sim_bus import matching_calibration
-    from robolearn_core.policies.deployed_policy import DeployedPolicy
+    from robolearn_core.policies.policy_ensemble import deploy_checkpoints
     from robolearn_sim.scene_renderer import MIN_SIZE, SceneRenderer
     from robolearn_sim.world import World
 
     torch.set_num_threads(args.torch_threads)
     calibration = matching_calibration()
-    policy = DeployedPolicy(args.checkpoint, args.device, calibration)
+    policy = deploy_checkpoints(args.checkpoint, args.device, calibration)
     h, w = policy.deployment.cameras[f'observation.images.{policy.cameras[0]}']
     h, w = max(h, MIN_SIZE[0]), max(w, MIN_SIZE[1])  # smaller training images: the policy resizes, as in the graph
     world = World()
@@ -207,7 +207,8 @@ def _sweep_cell(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run)')
+    parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run); several '
+                        'ACT or mlp ones, comma-separated: their chunks averaged')
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds are 5000..9999)')
     parser.add_argument('--aggregation', default='temporal_ensemble')

@@ -12,7 +12,8 @@ follower. With sim:=true (the default) the arm and cameras are the simulated wor
 Arguments (the defaults of the node parameters are those of config/policy.yaml):
     sim                    true: simulated world (sim.launch.py, expert:=false teleop:=false, seed); false: the
                            follower driver (so100.launch.py leader:=false) and the cameras (camera.launch.py)
-    checkpoint             policy checkpoint directory (fit: <output>/checkpoints/best); required
+    checkpoint             policy checkpoint directory (fit: <output>/checkpoints/best); required. Several ACT or
+                           mlp checkpoints of one recipe, comma-separated (DIR1,DIR2,...): their chunks averaged
     policy                 act, diffusion, flow or mlp: the kind the checkpoint must hold ('' accepts any)
     device                 auto, cpu, cuda, cuda:1 (policy_node)
     aggregation            replace, temporal_ensemble, blend, rtc (executor_node; rtc for flow and diffusion)
@@ -81,7 +82,8 @@ def generate_launch_description() -> LaunchDescription:
 
     return LaunchDescription([
         DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of the real arm'),
-        DeclareLaunchArgument('checkpoint', description='policy checkpoint directory (fit: <output>/checkpoints/best)'),
+        DeclareLaunchArgument('checkpoint', description='policy checkpoint directory (fit: <output>/checkpoints/best); '
+                              'several ACT/mlp ones, comma-separated: their chunks averaged'),
         DeclareLaunchArgument('policy', default_value=policy_defaults['policy'],
                               description="act, diffusion, flow or mlp: the kind the checkpoint must hold; '' any"),
         DeclareLaunchArgument('device', default_value=policy_defaults['device'], description='policy_node torch device'),

@@ -72,6 +72,12 @@ def so_flow_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope='session')
+def so_act_pair(tmp_path_factory) -> list[Path]:
+    """Two tiny ACTs of one recipe that learned different amounts (30 and 90 steps): an ensemble's members."""
+    return [so_checkpoint(tmp_path_factory.mktemp(f'so_act{steps}'), 'act', steps=steps) for steps in (30, 90)]
+
+
+@pytest.fixture(scope='session')
 def so_calibration(tmp_path_factory) -> Path:
     """The calibration of a simulated SO arm (robolearn_core.feetech.sim_bus), as a file."""
     from robolearn_core.feetech.sim_bus import matching_calibration

@@ -98,7 +98,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='evaluate', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument('--checkpoint', type=Path, metavar='DIR', help='a policy checkpoint (fit: <output>/checkpoints/best)')
+    who.add_argument('--checkpoint', metavar='DIR', help='a policy checkpoint (fit: <output>/checkpoints/best); several ACT '
+                     'or mlp checkpoints of one recipe, comma-separated, deploy as one (their chunks averaged)')
     who.add_argument('--expert', action='store_true', help='the scripted expert instead of a policy')
     parser.add_argument('--episodes', type=int, default=10, help='number of episodes, seeds SEED..SEED+N-1 (default 10)')
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds 5000..9999; default 5000)')
@@ -140,8 +141,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f'seeds {args.seed}..{last} straddle the training and evaluation ranges')
     if args.checkpoint is not None and split != 'eval':
         parser.error(f'a checkpoint is evaluated on held-out seeds only (5000..9999), not {args.seed}..{last}')
-    if args.checkpoint is not None and not (args.checkpoint / 'config.json').is_file():
-        parser.error(f'{args.checkpoint} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
+    for path in (args.checkpoint or '').split(','):
+        if args.checkpoint is not None and not (Path(path.strip()) / 'config.json').is_file():
+            parser.error(f'{path.strip()} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
     if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
     if args.threshold is not None and not 0 < args.threshold <= 1:

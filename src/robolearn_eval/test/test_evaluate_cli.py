@@ -13,6 +13,7 @@ from robolearn_eval.evaluate import main
         (['--episodes', '3'], 'one of the arguments --checkpoint --expert is required'),
         (['--checkpoint', '/tmp', '--seed', '0'], 'held-out seeds only'),
         (['--checkpoint', '/nonexistent-ckpt'], 'is not a policy checkpoint'),
+        (['--checkpoint', 'config, /nonexistent-2'], 'config is not a policy checkpoint'),  # each member is checked
         (['--expert', '--threshold', '1.5'], 'outside (0, 1]'),
         (['--expert', '--episodes', '0'], '--episodes must be >= 1'),
         (['--expert', '--seed', '4999', '--episodes', '2'], 'straddle'),

@@ -36,6 +36,7 @@ from robolearn_core.control.delay import DelayEstimator
 from robolearn_core.control.fixed_rate import FixedRateSchedule
 from robolearn_core.policies.deployed_policy import DeployedPolicy
 from robolearn_core.policies.deployment import DeploymentMetadataError
+from robolearn_core.policies.policy_ensemble import PolicyEnsemble, deploy_checkpoints
 from robolearn_core.recording.stream_sampler import StreamSampler, describe_stale
 from robolearn_core.so_arm.joints import JOINT_NAMES, JointMessageError, positions_by_name
 from robolearn_ros.diagnostics import ERROR, OK, WARN, Status, publish_status_every
@@ -52,7 +53,8 @@ class PolicyNode(Node):
     def __init__(self, **kwargs) -> None:
         super().__init__('policy_node', **kwargs)
         p = lambda *a: declare(self, *a)  # noqa: E731
-        self.checkpoint = p('checkpoint', '', 'policy checkpoint directory (fit: <output>/checkpoints/best)')
+        self.checkpoint = p('checkpoint', '', 'policy checkpoint directory (fit: <output>/checkpoints/best); several '
+                            'ACT or mlp checkpoints of one recipe, comma-separated: their chunks averaged')
         self.expected_policy = p('policy', '', "the kind of policy the checkpoint must hold (act, diffusion, flow, mlp); "
                                  "'' accepts any")
         self.device = p('device', 'auto', "torch device: auto (cuda if there is one), cpu, cuda, cuda:1")
@@ -77,7 +79,7 @@ class PolicyNode(Node):
         self.chunk_pub = self.create_publisher(JointTrajectory, '/policy/action_chunk', 10)
         self.create_subscription(JointTrajectory, '/policy/request', self._on_request, 10)
         self.create_service(Trigger, '~/reset', self._on_reset)
-        self.deployed: DeployedPolicy | None = None
+        self.deployed: DeployedPolicy | PolicyEnsemble | None = None
         self.sampler: StreamSampler | None = None
         self.state = 'loading'
         self.refused = 0
@@ -106,7 +108,7 @@ class PolicyNode(Node):
         torch.manual_seed(self.seed)
         device = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
         calibration = ArmCalibration.load(self.calibration_file) if self.calibration_file else None
-        self.deployed = DeployedPolicy(self.checkpoint, device, calibration, dtype=self.dtype, cuda_graph=self.cuda_graph)
+        self.deployed = deploy_checkpoints(self.checkpoint, device, calibration, dtype=self.dtype, cuda_graph=self.cuda_graph)
         d = self.deployed
         if self.expected_policy and d.config.name != self.expected_policy:
             raise ValueError(f'{self.get_name()}: checkpoint {self.checkpoint} holds a {d.config.name} policy, not '
@@ -125,8 +127,9 @@ class PolicyNode(Node):
         if self.mode == 'continuous':
             self._wake.set()
         self.state = 'ready'
+        ensemble = f' (ensemble of {len(d.members)}, chunks averaged)' if isinstance(d, PolicyEnsemble) else ''
         self.get_logger().info(
-            f'policy ready: {d.config.name} from {self.checkpoint} on {device} ({self.dtype}), {d.fps:g} fps, '
+            f'policy ready: {d.config.name}{ensemble} from {self.checkpoint} on {device} ({self.dtype}), {d.fps:g} fps, '
             f'horizon {d.config.horizon}, cameras {d.cameras or "none"}, units {d.deployment.units}, mode {self.mode}; '
             f'warm-up {self.warmup_calls} calls, last {seconds * 1000:.0f} ms')
 

@@ -121,6 +121,23 @@ def test_rtc_continues_the_setpoints_still_to_execute(ros_graph, so_flow_checkpo
     assert free_error > 0.25 and guided_error < free_error / 2, (free_error, guided_error)
 
 
+def test_comma_separated_checkpoints_deploy_as_one_averaged_policy(ros_graph, so_act_pair, so_calibration):
+    arm = Arm(ros_graph, ','.join(map(str, so_act_pair)), so_calibration)
+    arm.ready()
+    assert 'policy ready: act (ensemble of 2, chunks averaged)' in arm.node.output()
+    names, positions, times, stamp = msg_fields(arm.request())
+    assert len(positions) == 8 and np.all(np.isfinite(positions))
+    arm.g.spin_until(lambda: arm.status()[1].get('resized_cameras') == 'cam0 from 48x64', 5, 'the resized camera')
+
+
+def test_an_ensemble_with_a_sampler_is_refused(ros_graph, so_act_pair, so_flow_checkpoint, so_calibration):
+    node = ros_graph.start('robolearn_policy', 'policy_node', name='policy_node', params_file='config/policy.yaml',
+                           params={'checkpoint': f'{so_act_pair[0]},{so_flow_checkpoint}',
+                                   'calibration_file': str(so_calibration)})
+    assert node.wait_exit(60) == 1
+    assert 'holds a flow policy: only act, mlp chunks can be averaged' in node.output()
+
+
 @pytest.mark.parametrize('param, value, message', [
     ('mode', 'sometimes', "mode 'sometimes' is not one of request, continuous"),
     ('checkpoint', '/nonexistent', 'not a policy checkpoint'),
