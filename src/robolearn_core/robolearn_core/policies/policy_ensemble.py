@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from robolearn_core.calibration import ArmCalibration
 from robolearn_core.control.chunk import Chunk
+from robolearn_core.control.observation_history import ObservationHistory
 from robolearn_core.policies.deployed_policy import DeployedPolicy
 
 #: policies whose output is one regressed chunk per observation: a mean of several is a chunk of the same kind
@@ -48,7 +50,7 @@ class PolicyEnsemble:
         return self.members[0].fps
 
     @property
-    def history(self):
+    def history(self) -> ObservationHistory:
         """Every member's history holds the same observation times: the first one answers for all."""
         return self.members[0].history
 
@@ -81,7 +83,8 @@ class PolicyEnsemble:
         return sum(m.warm_up(calls) for m in self.members)
 
 
-def deploy_checkpoints(spec: str, device: str = 'cpu', calibration=None, **options) -> DeployedPolicy | PolicyEnsemble:
+def deploy_checkpoints(spec: str, device: str = 'cpu', calibration: ArmCalibration | None = None,
+                       **options) -> DeployedPolicy | PolicyEnsemble:
     """``spec``: one checkpoint directory, or several separated by commas (an ensemble of them)."""
     paths = [p.strip() for p in spec.split(',') if p.strip()]
     if not paths:
