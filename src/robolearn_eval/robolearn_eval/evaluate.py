@@ -141,8 +141,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f'seeds {args.seed}..{last} straddle the training and evaluation ranges')
     if args.checkpoint is not None and split != 'eval':
         parser.error(f'a checkpoint is evaluated on held-out seeds only (5000..9999), not {args.seed}..{last}')
-    for path in (args.checkpoint or '').split(','):
-        if args.checkpoint is not None and not (Path(path.strip()) / 'config.json').is_file():
+    for path in args.checkpoint.split(',') if args.checkpoint is not None else ():
+        if not (Path(path.strip()) / 'config.json').is_file():
             parser.error(f'{path.strip()} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
     if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
