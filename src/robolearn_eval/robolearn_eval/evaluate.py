@@ -144,6 +144,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     for path in args.checkpoint.split(',') if args.checkpoint is not None else ():
         if not (Path(path.strip()) / 'config.json').is_file():
             parser.error(f'{path.strip()} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
+    # the nodes run in the graph's own working folder: a relative path would be read (or written) there
+    if args.checkpoint is not None:
+        args.checkpoint = ','.join(str(Path(p.strip()).expanduser().resolve()) for p in args.checkpoint.split(','))
+    if args.record is not None:
+        args.record = args.record.expanduser().resolve()
     if not (96 <= args.height <= 480 and 128 <= args.width <= 640):
         parser.error(f'camera size {args.height}x{args.width} is outside 96x128..480x640')
     if args.threshold is not None and not 0 < args.threshold <= 1:

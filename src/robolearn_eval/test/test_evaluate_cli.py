@@ -26,3 +26,16 @@ def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest
         main(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_relative_paths_are_made_absolute(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The nodes run in the graph's own working folder: a relative --record went there (and was deleted with it)."""
+    from robolearn_eval.evaluate import parse
+
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'config.json').write_text('{}')
+    monkeypatch.chdir(tmp_path)
+    args = parse(['--checkpoint', 'a, b'])
+    assert args.checkpoint == f'{tmp_path / "a"},{tmp_path / "b"}'
+    assert parse(['--expert', '--seed', '0', '--record', 'data/demos']).record == tmp_path / 'data' / 'demos'
