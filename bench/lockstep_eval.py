@@ -179,7 +179,7 @@ def _init_worker(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.torch_threads)
     calibration = matching_calibration()
-    policy = deploy_checkpoints(args.checkpoint, args.device, calibration)
+    policy = deploy_checkpoints(args.checkpoint, args.device, calibration, inference=args.inference)
     h, w = policy.deployment.cameras[f'observation.images.{policy.cameras[0]}']
     h, w = max(h, MIN_SIZE[0]), max(w, MIN_SIZE[1])  # smaller training images: the policy resizes, as in the graph
     world = World()
@@ -205,10 +205,20 @@ def _sweep_cell(rows: list[dict]) -> dict:
             'success': sum(r['success'] for r in rows)}
 
 
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition('=')
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f'{text!r}: expected KEY=VALUE, e.g. inference_noise=episode')
+    return key.strip(), value.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run); several '
                         'ACT or mlp ones, comma-separated: their chunks averaged')
+    parser.add_argument('--inference', type=_setting, action='append', default=[], metavar='KEY=VALUE',
+                        help='a sampling setting that replaces the checkpoint\'s (repeatable): inference_noise='
+                             'fresh|episode|zero (flow, diffusion), num_inference_steps=N, inference_latent=zero|prior (act)')
     parser.add_argument('--episodes', type=int, default=20)
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds are 5000..9999)')
     parser.add_argument('--aggregation', default='temporal_ensemble')
@@ -232,6 +242,7 @@ def main() -> None:
     parser.add_argument('--trace', metavar='DIR', help='write each episode\'s ticks here (npz: t, joints, command, '
                         'cube_pos, cube_quat; and per chunk asked for: chunk_t, chunk_obs_t, chunk_positions in rad)')
     args = parser.parse_args()
+    args.inference = dict(args.inference)
 
     start = time.perf_counter()
     seeds = list(range(args.seed, args.seed + args.episodes))
@@ -269,7 +280,7 @@ def main() -> None:
     print(json.dumps({
         'benchmark': 'lockstep_eval', 'checkpoint': args.checkpoint, 'episodes': len(results), 'first_seed': args.seed,
         'aggregation': args.aggregation, 'threshold': args.threshold, 'delay_s': args.delay,
-        'ensemble_m': args.ensemble_m, 'blend_window': args.blend_window,
+        'ensemble_m': args.ensemble_m, 'blend_window': args.blend_window, 'inference': args.inference,
         'success_rate': sum(r['success'] for r in results) / len(results), 'outcomes': dict(outcomes),
         'mean_time_to_success_s': float(np.mean(times)) if times else None,
         'wall_s': round(time.perf_counter() - start, 1),

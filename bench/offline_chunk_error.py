@@ -55,6 +55,9 @@ def main() -> int:
     parser.add_argument('--max-frames', type=int, default=0)
     parser.add_argument('--device', default=None)
     parser.add_argument('--seed', type=int, default=0, help='torch seed (prior samples, diffusion/flow noise)')
+    parser.add_argument('--blank-cameras', action='store_true',
+                        help='every camera frame mid-grey: what the policy predicts from the state alone (a small rise '
+                             'in error says the state history, not the cameras, carries the prediction)')
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -81,10 +84,13 @@ def main() -> int:
             frames = [{k: item[k][j] for k in obs_keys} for j in range(cfg.n_obs_steps)]
         else:
             frames = [{k: item[k] for k in obs_keys}]
+        if args.blank_cameras:  # the reader's frames are float 0..1
+            frames = [{k: v if k == cfg.state_key else np.full_like(v, 0.5) for k, v in f.items()} for f in frames]
         chunk = policy.predict_chunk(observation_frames=frames)
         acc.add(chunk, item[cfg.action_key], ~np.asarray(item[f'{cfg.action_key}_is_pad']))
     print(json.dumps({'framework': 'robolearn', 'policy': cfg.name, 'checkpoint': args.checkpoint, 'dataset': args.dataset,
-                      'episodes': episodes, 'episodes_from': source, 'stride': args.stride, **acc.result(),
+                      'episodes': episodes, 'episodes_from': source, 'stride': args.stride,
+                      'blank_cameras': args.blank_cameras, **acc.result(),
                       'device': device, 'wall_s': round(time.perf_counter() - t0, 1)}))
     return 0
 

@@ -39,3 +39,23 @@ def test_gpu_training_and_cpu_gpu_checkpoints(name, tmp_path):
     assert graphed.shape == a.shape and np.isfinite(graphed).all()
     if name in ('mlp', 'act'):
         np.testing.assert_allclose(graphed, on_gpu.predict_chunk(obs, generator=torch.Generator('cuda')), atol=1e-4)
+
+
+@pytest.mark.parametrize('name', ['diffusion', 'flow'])
+def test_episode_noise_under_a_cuda_graph_is_redrawn_at_reset(name, tmp_path):
+    """The captured graph reads the episode's noise buffer: it must give what the eager sampler gives from the same
+    noise, and a new episode's draw (``reset``, in place) must reach it rather than be baked into the capture."""
+    source = rotating_arm_dataset(num_episodes=2, length=20, cameras=1)
+    summary = fit(source, name, quick_settings(tmp_path, 5, device='cuda'), WITH_IMAGES[name])
+    obs = {k: source[3][k] for k in ['observation.state', *source.camera_keys]}
+    policy = load_policy(summary['last_checkpoint'], device='cuda', inference={'inference_noise': 'episode'})
+    eager = policy.predict_chunk(obs, generator=torch.Generator('cuda'))  # a generator: the eager path
+    policy.use_cuda_graph(True)
+    graphed = policy.predict_chunk(obs)
+    np.testing.assert_allclose(graphed, eager, atol=1e-3 * np.abs(eager).max() + 1e-4)
+    np.testing.assert_array_equal(graphed, policy.predict_chunk(obs))
+    policy.reset()
+    after = policy.predict_chunk(obs)
+    assert not np.allclose(after, graphed)
+    np.testing.assert_allclose(after, policy.predict_chunk(obs, generator=torch.Generator('cuda')),
+                               atol=1e-3 * np.abs(after).max() + 1e-4)

@@ -52,7 +52,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
                  'front_camera': dict(cameras), 'wrist_camera': dict(cameras)}
     if policy:
         overrides['policy_node'] = {'checkpoint': str(args.checkpoint), 'calibration_file': calibration,
-                                    'device': args.device, 'extra_delay_s': args.extra_delay, 'seed': args.seed}
+                                    'device': args.device, 'extra_delay_s': args.extra_delay, 'seed': args.seed,
+                                    **({'inference_noise': args.inference_noise} if args.inference_noise else {})}
         overrides['executor_node'] = {'calibration_file': calibration,
                                       **({'aggregation': args.aggregation} if args.aggregation else {}),
                                       **({'threshold': args.threshold} if args.threshold else {})}
@@ -91,7 +92,8 @@ def run_evaluation(args: argparse.Namespace) -> dict:
     }
     if policy:
         extra |= {'aggregation': args.aggregation or 'config/policy.yaml', 'threshold': args.threshold or 'config/policy.yaml',
-                  'extra_delay_s': args.extra_delay, 'device': args.device, 'max_episode_s': args.max_episode_s}
+                  'extra_delay_s': args.extra_delay, 'device': args.device, 'max_episode_s': args.max_episode_s,
+                  'inference_noise': args.inference_noise or 'config/policy.yaml'}
     return summarize(plan.results, plan, cpu, extra)
 
 
@@ -107,6 +109,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument('--threshold', type=float, help='executor g: request when remaining / horizon < g (default: YAML)')
     parser.add_argument('--device', default='auto', help='policy_node torch device (auto: cuda if there is one)')
     parser.add_argument('--extra-delay', type=float, default=0.0, metavar='S', help='seconds added to every inference')
+    parser.add_argument('--inference-noise', metavar='MODE', help='flow, diffusion: where sampling starts: fresh, '
+                        'episode or zero (policy_node inference_noise; default: as the checkpoint says, fresh)')
     parser.add_argument('--max-episode-s', type=float, default=30.0, help='simulated seconds a policy gets (default 30)')
     parser.add_argument('--width', type=int, default=128, help='camera width in pixels, 128..640 (default 128)')
     parser.add_argument('--height', type=int, default=96, help='camera height in pixels, 96..480 (default 96)')
@@ -141,6 +145,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f'seeds {args.seed}..{last} straddle the training and evaluation ranges')
     if args.checkpoint is not None and split != 'eval':
         parser.error(f'a checkpoint is evaluated on held-out seeds only (5000..9999), not {args.seed}..{last}')
+    if args.inference_noise is not None:
+        from robolearn_core.policies.common.chunk_generator import INFERENCE_NOISE  # torch: only when asked for
+        if args.inference_noise not in INFERENCE_NOISE or args.checkpoint is None:
+            parser.error(f'--inference-noise {args.inference_noise}: one of {", ".join(INFERENCE_NOISE)}, with --checkpoint')
     for path in args.checkpoint.split(',') if args.checkpoint is not None else ():
         if not (Path(path.strip()) / 'config.json').is_file():
             parser.error(f'{path.strip()} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')

@@ -19,6 +19,8 @@ from robolearn_eval.evaluate import main
         (['--expert', '--seed', '4999', '--episodes', '2'], 'straddle'),
         (['--expert', '--seed', '12000'], 'outside the documented ranges'),
         (['--expert', '--width', '2000'], 'camera size'),
+        (['--expert', '--inference-noise', 'zero'], 'with --checkpoint'),
+        (['--checkpoint', 'src', '--inference-noise', 'sometimes'], 'one of fresh, episode, zero'),
     ],
 )
 def test_bad_arguments_are_refused(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -34,6 +34,7 @@ from robolearn_core.calibration import ArmCalibration, CalibrationError
 from robolearn_core.control.chunk import Chunk
 from robolearn_core.control.delay import DelayEstimator
 from robolearn_core.control.fixed_rate import FixedRateSchedule
+from robolearn_core.policies.common.chunk_generator import INFERENCE_NOISE
 from robolearn_core.policies.deployed_policy import DeployedPolicy
 from robolearn_core.policies.deployment import DeploymentMetadataError
 from robolearn_core.policies.policy_ensemble import PolicyEnsemble, deploy_checkpoints
@@ -69,10 +70,14 @@ class PolicyNode(Node):
         self.warmup_calls = p('warmup_calls', 3, 'inferences on a blank observation before reporting ready')
         self.extra_delay_s = p('extra_delay_s', 0.0, 'testing: seconds added to every inference (a slower policy)')
         self.seed = p('seed', 0, 'torch seed (diffusion/flow noise, ACT prior samples)')
+        self.inference_noise = p('inference_noise', '', "flow, diffusion: where sampling starts: '' as the checkpoint "
+                                 'says; fresh (new noise per chunk), episode (one draw per episode), zero')
         refuse_invalid(self, [
             f'mode {self.mode!r} is not one of {", ".join(MODES)}' if self.mode not in MODES else '',
             f'dtype {self.dtype!r} is not float32 or bfloat16' if self.dtype not in ('float32', 'bfloat16') else '',
             'threads must be >= 1 and warmup_calls >= 0' if self.threads < 1 or self.warmup_calls < 0 else '',
+            f'inference_noise {self.inference_noise!r} is not one of {", ".join(INFERENCE_NOISE)} (or \'\')'
+            if self.inference_noise not in ('', *INFERENCE_NOISE) else '',
             'max_observation_age must be > 0 and extra_delay_s >= 0'
             if not (self.max_observation_age > 0 and self.extra_delay_s >= 0) else ''])
 
@@ -108,7 +113,9 @@ class PolicyNode(Node):
         torch.manual_seed(self.seed)
         device = ('cuda' if torch.cuda.is_available() else 'cpu') if self.device == 'auto' else self.device
         calibration = ArmCalibration.load(self.calibration_file) if self.calibration_file else None
-        self.deployed = deploy_checkpoints(self.checkpoint, device, calibration, dtype=self.dtype, cuda_graph=self.cuda_graph)
+        inference = {'inference_noise': self.inference_noise} if self.inference_noise else None
+        self.deployed = deploy_checkpoints(self.checkpoint, device, calibration, dtype=self.dtype, cuda_graph=self.cuda_graph,
+                                           inference=inference)
         d = self.deployed
         if self.expected_policy and d.config.name != self.expected_policy:
             raise ValueError(f'{self.get_name()}: checkpoint {self.checkpoint} holds a {d.config.name} policy, not '

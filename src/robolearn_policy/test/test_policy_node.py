@@ -138,8 +138,22 @@ def test_an_ensemble_with_a_sampler_is_refused(ros_graph, so_act_pair, so_flow_c
     assert 'holds a flow policy: only act, mlp chunks can be averaged' in node.output()
 
 
+def test_episode_noise_makes_the_same_observation_give_the_same_chunk(ros_graph, so_flow_checkpoint, so_calibration):
+    """inference_noise reaches the sampler: with one draw per episode a still arm and still cameras get the same chunk
+    twice, where fresh noise (the default) gives two different ones."""
+    chunks = {}
+    for noise in ('episode', ''):
+        arm = Arm(ros_graph, so_flow_checkpoint, so_calibration, inference_noise=noise)
+        arm.ready()
+        chunks[noise] = [np.array(msg_fields(arm.request())[1]) for _ in range(2)]
+        ros_graph.stop(arm.node)
+    np.testing.assert_allclose(chunks['episode'][0], chunks['episode'][1], atol=1e-6)
+    assert np.abs(chunks[''][0] - chunks[''][1]).max() > 1e-3
+
+
 @pytest.mark.parametrize('param, value, message', [
     ('mode', 'sometimes', "mode 'sometimes' is not one of request, continuous"),
+    ('inference_noise', 'sometimes', "inference_noise 'sometimes' is not one of fresh, episode, zero"),
     ('checkpoint', '/nonexistent', 'not a policy checkpoint'),
 ])
 def test_bad_parameters_stop_the_node_with_the_reason(ros_graph, so_calibration, param, value, message):

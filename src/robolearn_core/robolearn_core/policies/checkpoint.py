@@ -8,6 +8,7 @@ naming each tensor that is missing, unexpected or of the wrong shape.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,29 @@ def config_from_meta(meta: dict[str, Any]) -> PolicyConfig:
     return config_cls.from_dict(meta['config'])
 
 
-def load_policy(directory: str | Path, device: str | torch.device = 'cpu') -> Policy:
-    """Rebuild the policy of a checkpoint on ``device``, in eval mode (``policy.deployment``: None if it has none)."""
+#: config fields that only change how a trained policy samples, which deployment may set per run
+INFERENCE_SETTINGS = ('num_inference_steps', 'inference_noise', 'inference_latent')
+
+
+def load_policy(directory: str | Path, device: str | torch.device = 'cpu',
+                inference: Mapping[str, Any] | None = None) -> Policy:
+    """Rebuild the policy of a checkpoint on ``device``, in eval mode (``policy.deployment``: None if it has none).
+
+    ``inference``: INFERENCE_SETTINGS that replace the checkpoint's (values may be strings, as from a command line).
+    """
     directory = Path(directory)
     meta = read_checkpoint_config(directory)
     _, policy_cls = policy_classes(meta['policy'])
     config = config_from_meta(meta)
+    if inference:
+        other = sorted(set(inference) - set(INFERENCE_SETTINGS))
+        if other:
+            raise ValueError(f'{", ".join(other)}: not an inference setting (these are: {", ".join(INFERENCE_SETTINGS)}); '
+                             'the rest of a checkpoint\'s config is what its weights were trained with')
+        try:
+            config = config.with_overrides(inference)
+        except ValueError as err:
+            raise ValueError(f'checkpoint {directory} ({meta["policy"]}): {err}') from err
     for name in (WEIGHTS_FILE, STATS_FILE):
         if not (directory / name).is_file():
             raise FileNotFoundError(f'checkpoint {directory} lacks {name}')

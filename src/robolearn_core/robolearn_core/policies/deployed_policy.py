@@ -34,9 +34,12 @@ class DeployedPolicy:
     """``observe`` every synchronised observation with its time; ``infer`` a chunk for the newest one."""
 
     def __init__(self, checkpoint: str | Path, device: str = 'cpu', calibration: ArmCalibration | None = None,
-                 overrides: Mapping | None = None, dtype: str = 'float32', cuda_graph: bool = False) -> None:
+                 overrides: Mapping | None = None, dtype: str = 'float32', cuda_graph: bool = False,
+                 inference: Mapping | None = None) -> None:
+        """``overrides``: deployment metadata the checkpoint lacks; ``inference``: sampling settings that replace the
+        checkpoint's (checkpoint.INFERENCE_SETTINGS, e.g. ``{'inference_noise': 'episode'}``)."""
         self._bind(checkpoint, read_deployment(checkpoint, overrides), calibration)
-        self.policy = load_policy(checkpoint, device)
+        self.policy = load_policy(checkpoint, device, inference)
         if dtype != 'float32':
             self.policy.set_inference_dtype(getattr(torch, dtype))
         if cuda_graph:

@@ -34,6 +34,12 @@ from .unet1d import ConditionalUnet1D
 #: pulling the sample off what the policy learned
 MAX_GUIDANCE_WEIGHT = 5.0
 
+#: where sampling starts at inference: 'fresh' draws new noise for every chunk (Chi et al., Black et al.);
+#: 'episode' draws it once per episode (at ``reset``) and starts every chunk of the episode from it, so that
+#: the chunk is a fixed, smooth function of the observation and consecutive chunks agree the way ACT's do
+#: (they can then be averaged in time without averaging two modes); 'zero' starts from the noise's mean.
+INFERENCE_NOISE = ('fresh', 'episode', 'zero')
+
 
 def guidance_weight(t: float, max_weight: float = MAX_GUIDANCE_WEIGHT) -> float:
     """min(beta, (1 - t) / (t r_t^2)) = min(beta, (t^2 + (1 - t)^2) / (t (1 - t))); beta at t = 0 (and t = 1)."""
@@ -55,9 +61,12 @@ class ChunkGeneratorConfig(PolicyConfig):
     num_keypoints: int = 32
     image_feature_dim: int = 64
     num_inference_steps: int = 10
+    inference_noise: str = 'fresh'  # one of INFERENCE_NOISE
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.inference_noise not in INFERENCE_NOISE:
+            raise ValueError(f'inference_noise must be one of {", ".join(INFERENCE_NOISE)}, got {self.inference_noise!r}')
         self.down_dims = tuple(self.down_dims)
         if not self.down_dims:
             raise ValueError('down_dims must name at least one level')
@@ -81,6 +90,26 @@ class ChunkGeneratorPolicy(Policy):
         self.encoder = ObservationEncoder(config, config.num_keypoints, config.image_feature_dim)
         self.unet = ConditionalUnet1D(config.action_dim, self.encoder.out_per_step * config.n_obs_steps,
                                       config.down_dims, config.time_embed_dim, config.kernel_size, config.n_groups)
+        self._episode_noise: torch.Tensor | None = None
+
+    def initial_noise(self, b: int, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
+        """(b, horizon, A) start of sampling, as ``inference_noise`` says (training always draws fresh noise)."""
+        cfg = self.config
+        shape = (b, cfg.horizon, cfg.action_dim)
+        if self.training or cfg.inference_noise == 'fresh':
+            return torch.randn(shape, device=device, generator=generator)
+        if cfg.inference_noise == 'zero':
+            return torch.zeros(shape, device=device)
+        noise = self._episode_noise
+        if noise is None or noise.shape != shape or noise.device != device:
+            self._episode_noise = noise = torch.randn(shape, device=device, generator=generator)
+        return noise
+
+    def reset(self) -> None:
+        """A new episode: also a new draw of the episode's noise, in place (a captured CUDA graph reads that buffer)."""
+        super().reset()
+        if self._episode_noise is not None:
+            self._episode_noise.normal_()
 
     def condition(self, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         state, images = self.observation_inputs(batch)

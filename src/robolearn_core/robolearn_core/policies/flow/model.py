@@ -42,7 +42,7 @@ class FlowPolicy(ChunkGeneratorPolicy):
         steps = num_inference_steps or cfg.num_inference_steps
         cond = self.condition(batch)
         b = cond.shape[0]
-        x = torch.randn((b, cfg.horizon, cfg.action_dim), device=cond.device, generator=generator)
+        x = self.initial_noise(b, cond.device, generator)
         guide = None if prefix is None else self.prefix_target(prefix, prefix_weights, b, cond.device)
         dt = 1.0 / steps
         t_tensor = torch.empty(b, device=cond.device)
