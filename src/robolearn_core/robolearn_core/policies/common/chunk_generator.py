@@ -36,8 +36,8 @@ MAX_GUIDANCE_WEIGHT = 5.0
 
 #: where sampling starts at inference: 'fresh' draws new noise for every chunk (Chi et al., Black et al.);
 #: 'episode' draws it once per episode (at ``reset``) and starts every chunk of the episode from it, so that
-#: the chunk is a fixed, smooth function of the observation and consecutive chunks agree the way ACT's do
-#: (they can then be averaged in time without averaging two modes); 'zero' starts from the noise's mean.
+#: the chunk is a fixed function of the observation and a rollout repeats; 'zero' starts from the noise's
+#: mean. Measured closed loop (docs/closed-loop.md): diffusion from 'zero' 64-74%, 'fresh' 40-44%, 'episode' 12%.
 INFERENCE_NOISE = ('fresh', 'episode', 'zero')
 
 
