@@ -277,6 +277,11 @@ def test_goals_through_the_simulated_bus_reach_the_mujoco_joints_while_the_world
             start = arm.read_state().position
             for s in np.linspace(0.0, 1.0, 100):
                 arm.write_goals(start + s * (goal - start))
+            # the simulated bus applies the written goals on its own thread, in wall time, and the free-running physics
+            # can pass 2 simulated seconds before it has (a loaded make test failed so): wait for the goals first
+            actuators, deadline = world.follower_backend.actuators, time.monotonic() + 30
+            while not np.allclose(world.data.ctrl[actuators], goal, atol=0.0016) and time.monotonic() < deadline:
+                time.sleep(0.01)
             t0, deadline = world.time, time.monotonic() + 60
             while world.time - t0 < 2.0 and time.monotonic() < deadline:  # 2 simulated s to settle, however busy the machine
                 time.sleep(0.01)
