@@ -44,6 +44,7 @@ from tqdm import tqdm
 
 from robolearn_core.control.chunk_executor import ExecutorSettings
 from robolearn_sim.scene import CUBE_HALF
+from robolearn_train.fit import parse_overrides
 
 CONTROL_RATE = 50.0
 CAMERA_FPS = 30.0
@@ -205,18 +206,11 @@ def _sweep_cell(rows: list[dict]) -> dict:
             'success': sum(r['success'] for r in rows)}
 
 
-def _setting(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition('=')
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f'{text!r}: expected KEY=VALUE, e.g. inference_noise=episode')
-    return key.strip(), value.strip()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run); several '
                         'ACT or mlp ones, comma-separated: their chunks averaged')
-    parser.add_argument('--inference', type=_setting, action='append', default=[], metavar='KEY=VALUE',
+    parser.add_argument('--inference', action='append', default=[], metavar='KEY=VALUE',
                         help='a sampling setting that replaces the checkpoint\'s (repeatable): inference_noise='
                              'fresh|episode|zero (flow, diffusion), num_inference_steps=N, inference_latent=zero|prior (act)')
     parser.add_argument('--episodes', type=int, default=20)
@@ -242,7 +236,7 @@ def main() -> None:
     parser.add_argument('--trace', metavar='DIR', help='write each episode\'s ticks here (npz: t, joints, command, '
                         'cube_pos, cube_quat; and per chunk asked for: chunk_t, chunk_obs_t, chunk_positions in rad)')
     args = parser.parse_args()
-    args.inference = dict(args.inference)
+    args.inference = parse_overrides(args.inference, 'lockstep_eval: --inference')
 
     start = time.perf_counter()
     seeds = list(range(args.seed, args.seed + args.episodes))

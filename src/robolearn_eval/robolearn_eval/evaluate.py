@@ -149,12 +149,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         from robolearn_core.policies.common.chunk_generator import INFERENCE_NOISE  # torch: only when asked for
         if args.inference_noise not in INFERENCE_NOISE or args.checkpoint is None:
             parser.error(f'--inference-noise {args.inference_noise}: one of {", ".join(INFERENCE_NOISE)}, with --checkpoint')
-    for path in args.checkpoint.split(',') if args.checkpoint is not None else ():
-        if not (Path(path.strip()) / 'config.json').is_file():
-            parser.error(f'{path.strip()} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
     # the nodes run in the graph's own working folder: a relative path would be read (or written) there
     if args.checkpoint is not None:
-        args.checkpoint = ','.join(str(Path(p.strip()).expanduser().resolve()) for p in args.checkpoint.split(','))
+        paths = [Path(p.strip()).expanduser() for p in args.checkpoint.split(',')]
+        for path in paths:
+            if not (path / 'config.json').is_file():
+                parser.error(f'{path} is not a policy checkpoint (no config.json): give fit\'s <output>/checkpoints/best')
+        args.checkpoint = ','.join(str(p.resolve()) for p in paths)
     if args.record is not None:
         args.record = args.record.expanduser().resolve()
     if not (96 <= args.height <= 480 and 128 <= args.width <= 640):

@@ -126,11 +126,12 @@ def parse_episodes(text: str | None) -> list[int] | None:
     return out
 
 
-def parse_overrides(items: list[str]) -> dict[str, Any]:
+def parse_overrides(items: list[str], option: str = 'fit: --set') -> dict[str, Any]:
+    """KEY=VALUE items (repeated ``option``) as a dict of strings; config.with_overrides parses the values."""
     overrides = {}
     for item in items:
         if '=' not in item:
-            raise SystemExit(f'fit: --set {item!r}: expected KEY=VALUE')
+            raise SystemExit(f'{option} {item!r}: expected KEY=VALUE')
         key, value = item.split('=', 1)
         overrides[key.strip()] = value
     return overrides
