@@ -209,7 +209,8 @@ def _sweep_cell(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--checkpoint', required=True, help='a fit checkpoint directory (checkpoints/best or the run); several '
-                        'ACT or mlp ones, comma-separated: their chunks averaged')
+                        'of one recipe, comma-separated: their chunks averaged (ACT, mlp; flow and diffusion with '
+                        '--inference inference_noise=zero)')
     parser.add_argument('--inference', action='append', default=[], metavar='KEY=VALUE',
                         help='a sampling setting that replaces the checkpoint\'s (repeatable): inference_noise='
                              'fresh|episode|zero (flow, diffusion), num_inference_steps=N, inference_latent=zero|prior (act)')

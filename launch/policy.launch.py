@@ -12,9 +12,11 @@ follower. With sim:=true (the default) the arm and cameras are the simulated wor
 Arguments (the defaults of the node parameters are those of config/policy.yaml):
     sim                    true: simulated world (sim.launch.py, expert:=false teleop:=false, seed); false: the
                            follower driver (so100.launch.py leader:=false) and the cameras (camera.launch.py)
-    checkpoint             policy checkpoint directory (fit: <output>/checkpoints/best); required. Several ACT or
-                           mlp checkpoints of one recipe, comma-separated (DIR1,DIR2,...): their chunks averaged
+    checkpoint             policy checkpoint directory (fit: <output>/checkpoints/best); required. Several of one
+                           recipe, comma-separated (DIR1,DIR2,...): their chunks averaged (ACT, mlp; flow and
+                           diffusion with inference_noise:=zero)
     policy                 act, diffusion, flow or mlp: the kind the checkpoint must hold ('' accepts any)
+    inference_noise        flow, diffusion: where sampling starts, fresh, episode or zero ('' as the checkpoint says)
     device                 auto, cpu, cuda, cuda:1 (policy_node)
     aggregation            replace, temporal_ensemble, blend, rtc (executor_node; rtc for flow and diffusion)
     threshold              g: ask for the next chunk when remaining / horizon < g (executor_node)
@@ -70,6 +72,7 @@ def generate_launch_description() -> LaunchDescription:
             parameters=[params, {'checkpoint': ParameterValue(LaunchConfiguration('checkpoint'), value_type=str),
                                  'policy': ParameterValue(LaunchConfiguration('policy'), value_type=str),
                                  'device': ParameterValue(LaunchConfiguration('device'), value_type=str),
+                                 'inference_noise': ParameterValue(LaunchConfiguration('inference_noise'), value_type=str),
                                  'calibration_file': ParameterValue(calibration, value_type=str)}],
             condition=IfCondition(AndSubstitution(condition, LaunchConfiguration('run_policy'))))
         executor = Node(
@@ -83,10 +86,13 @@ def generate_launch_description() -> LaunchDescription:
     return LaunchDescription([
         DeclareLaunchArgument('sim', default_value='true', description='simulated world instead of the real arm'),
         DeclareLaunchArgument('checkpoint', description='policy checkpoint directory (fit: <output>/checkpoints/best); '
-                              'several ACT/mlp ones, comma-separated: their chunks averaged'),
+                              'several of one recipe, comma-separated: their chunks averaged (ACT, mlp; flow and '
+                              'diffusion with inference_noise:=zero)'),
         DeclareLaunchArgument('policy', default_value=policy_defaults['policy'],
                               description="act, diffusion, flow or mlp: the kind the checkpoint must hold; '' any"),
         DeclareLaunchArgument('device', default_value=policy_defaults['device'], description='policy_node torch device'),
+        DeclareLaunchArgument('inference_noise', default_value=policy_defaults['inference_noise'],
+                              description="flow, diffusion: fresh, episode or zero; '' as the checkpoint says"),
         DeclareLaunchArgument('aggregation', default_value=executor_defaults['aggregation'],
                               description='replace, temporal_ensemble, blend or rtc'),
         DeclareLaunchArgument('threshold', default_value=str(executor_defaults['threshold']),

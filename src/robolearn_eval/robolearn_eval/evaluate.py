@@ -100,8 +100,9 @@ def run_evaluation(args: argparse.Namespace) -> dict:
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='evaluate', description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument('--checkpoint', metavar='DIR', help='a policy checkpoint (fit: <output>/checkpoints/best); several ACT '
-                     'or mlp checkpoints of one recipe, comma-separated, deploy as one (their chunks averaged)')
+    who.add_argument('--checkpoint', metavar='DIR', help='a policy checkpoint (fit: <output>/checkpoints/best); several of one '
+                     'recipe, comma-separated, deploy as one (their chunks averaged: ACT, mlp; flow and diffusion with '
+                     '--inference-noise zero)')
     who.add_argument('--expert', action='store_true', help='the scripted expert instead of a policy')
     parser.add_argument('--episodes', type=int, default=10, help='number of episodes, seeds SEED..SEED+N-1 (default 10)')
     parser.add_argument('--seed', type=int, default=5000, help='first seed (evaluation seeds 5000..9999; default 5000)')

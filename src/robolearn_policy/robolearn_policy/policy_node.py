@@ -55,7 +55,8 @@ class PolicyNode(Node):
         super().__init__('policy_node', **kwargs)
         p = lambda *a: declare(self, *a)  # noqa: E731
         self.checkpoint = p('checkpoint', '', 'policy checkpoint directory (fit: <output>/checkpoints/best); several '
-                            'ACT or mlp checkpoints of one recipe, comma-separated: their chunks averaged')
+                            'of one recipe, comma-separated: their chunks averaged (ACT, mlp; flow and diffusion '
+                            'with inference_noise zero)')
         self.expected_policy = p('policy', '', "the kind of policy the checkpoint must hold (act, diffusion, flow, mlp); "
                                  "'' accepts any")
         self.device = p('device', 'auto', "torch device: auto (cuda if there is one), cpu, cuda, cuda:1")

@@ -135,7 +135,16 @@ def test_an_ensemble_with_a_sampler_is_refused(ros_graph, so_act_pair, so_flow_c
                            params={'checkpoint': f'{so_act_pair[0]},{so_flow_checkpoint}',
                                    'calibration_file': str(so_calibration)})
     assert node.wait_exit(60) == 1
-    assert 'holds a flow policy: only act, mlp chunks can be averaged' in node.output()
+    assert 'holds a flow policy sampling from fresh noise' in node.output()
+
+
+def test_an_ensemble_of_samplers_from_the_noise_mean_deploys(ros_graph, so_flow_checkpoint, so_calibration):
+    """The inference_noise parameter reaches every member, so flows started from zero noise average like ACTs."""
+    arm = Arm(ros_graph, f'{so_flow_checkpoint},{so_flow_checkpoint}', so_calibration, inference_noise='zero')
+    arm.ready()
+    assert 'policy ready: flow (ensemble of 2, chunks averaged)' in arm.node.output()
+    first, second = (np.asarray(msg_fields(arm.request())[1]) for _ in range(2))
+    np.testing.assert_allclose(first, second, atol=1e-4)  # a still arm and still cameras: the same chunk twice
 
 
 def test_episode_noise_makes_the_same_observation_give_the_same_chunk(ros_graph, so_flow_checkpoint, so_calibration):

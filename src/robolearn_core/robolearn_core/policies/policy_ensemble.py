@@ -3,8 +3,9 @@
 Why: ACT trained with one recipe on one dataset lands anywhere between 52% and 84% closed-loop success
 depending on the training seed (docs/closed-loop.md); the seeds' chunks disagree where one model is
 unsure, and their mean is what the executor's temporal ensemble already exploits across time. Averaging
-across models is the same idea across seeds. Only for policies that regress one chunk (ACT, mlp): the mean
-of two samples of a multimodal sampler (flow, diffusion) can lie between two grasps, so they are refused.
+across models is the same idea across seeds. Only for chunks that are a fixed function of the observation:
+ACT and mlp regress one, and flow or diffusion started from the noise's mean (``inference_noise`` 'zero') give
+one too. The mean of two samples from fresh noise can lie between two grasps, so those are refused.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from robolearn_core.control.observation_history import ObservationHistory
 from robolearn_core.policies.deployed_policy import DeployedPolicy
 
 #: policies whose output is one regressed chunk per observation: a mean of several is a chunk of the same kind
-AVERAGEABLE = ('act', 'mlp')
+REGRESSORS = ('act', 'mlp')
+
+
+def averageable(config) -> bool:
+    """A regressor, or a sampler that starts from the noise's mean: its chunk is a function of the observation."""
+    return config.name in REGRESSORS or getattr(config, 'inference_noise', None) == 'zero'
 
 
 class PolicyEnsemble:
@@ -31,9 +37,11 @@ class PolicyEnsemble:
             raise ValueError('an ensemble needs at least two checkpoints')
         first = members[0]
         for i, m in enumerate(members):
-            if m.config.name not in AVERAGEABLE:
-                raise ValueError(f'checkpoint {i + 1} holds a {m.config.name} policy: only {", ".join(AVERAGEABLE)} '
-                                 'chunks can be averaged (the mean of two sampled grasps is neither); deploy it alone')
+            if not averageable(m.config):
+                raise ValueError(f'checkpoint {i + 1} holds a {m.config.name} policy sampling from '
+                                 f'{m.config.inference_noise} noise: the mean of two sampled grasps is neither. Ensemble '
+                                 f'{", ".join(REGRESSORS)} checkpoints, or flow/diffusion ones with inference_noise zero '
+                                 '(one chunk per observation), or deploy it alone')
             same = (m.config.name, m.config.horizon, m.fps, m.deployment.units)
             if same != (first.config.name, first.config.horizon, first.fps, first.deployment.units):
                 raise ValueError(f'checkpoint {i + 1} is a {same[0]} with horizon {same[1]} at {same[2]:g} fps in '
