@@ -17,13 +17,14 @@ import numpy as np
 from robolearn_core.calibration import ArmCalibration
 from robolearn_core.control.chunk import Chunk
 from robolearn_core.control.observation_history import ObservationHistory
+from robolearn_core.policies.common.config import PolicyConfig
 from robolearn_core.policies.deployed_policy import DeployedPolicy
 
 #: policies whose output is one regressed chunk per observation: a mean of several is a chunk of the same kind
 REGRESSORS = ('act', 'mlp')
 
 
-def averageable(config) -> bool:
+def averageable(config: PolicyConfig) -> bool:
     """A regressor, or a sampler that starts from the noise's mean: its chunk is a function of the observation."""
     return config.name in REGRESSORS or getattr(config, 'inference_noise', None) == 'zero'
 
