@@ -33,6 +33,14 @@ from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
 from robolearn_core.policies import load_policy  # noqa: E402
 
 
+def add_held_out_arguments(parser: argparse.ArgumentParser) -> None:
+    """--checkpoint, --dataset and the held-out episodes' choice, as held_out reads them."""
+    parser.add_argument('--checkpoint', required=True, help='a robolearn checkpoint directory')
+    parser.add_argument('--dataset', required=True, help='the LeRobot v3.0 dataset it was trained on')
+    parser.add_argument('--episodes', default=None, help="held-out episodes '3,17,40-44' (default: the checkpoint's)")
+    parser.add_argument('--holdout-seed', type=int, default=0, help="fit's --seed, for the fallback rule")
+
+
 def held_out(args: argparse.Namespace, n_episodes: int) -> tuple[list[int], str]:
     if args.episodes:
         return parse_episodes(args.episodes), '--episodes'
@@ -46,10 +54,7 @@ def held_out(args: argparse.Namespace, n_episodes: int) -> tuple[list[int], str]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--checkpoint', required=True, help='a robolearn checkpoint directory')
-    parser.add_argument('--dataset', required=True, help='the LeRobot v3.0 dataset it was trained on')
-    parser.add_argument('--episodes', default=None, help="held-out episodes '3,17,40-44' (default: the checkpoint's)")
-    parser.add_argument('--holdout-seed', type=int, default=0, help="fit's --seed, for the fallback rule")
+    add_held_out_arguments(parser)
     parser.add_argument('--k', type=int, nargs='+', default=list(DEFAULT_KS), help='first k rows of each chunk')
     parser.add_argument('--stride', type=int, default=1, help='every n-th frame')
     parser.add_argument('--max-frames', type=int, default=0)

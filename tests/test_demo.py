@@ -78,3 +78,13 @@ def test_demo_runs_end_to_end_and_an_interrupted_run_continues(tmp_path):
     assert summary['episodes'] == 1 and sum(summary['outcomes'].values()) == 1 and episode['seed'] == 5000
     assert episode['outcome'] in ('success', 'never lifted', 'dropped', 'placed off target', 'not released')
     assert list((tmp_path / 'sheets').glob('5000_*.png'))
+
+    # how far its chunk follows the state (bench/state_gain.py): one history frame, so both shifts are the same one
+    gain = subprocess.run([sys.executable, 'bench/state_gain.py', '--checkpoint', str(checkpoint), '--dataset',
+                           str(run / 'dataset'), '--episodes', '0', '--stride', '100', '--joints', 'wrist_roll.pos'],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert gain.returncode == 0, gain.stdout + gain.stderr
+    result = json.loads(gain.stdout.strip().splitlines()[-1])
+    assert result['frames'] >= 2 and list(result['gain']) == ['wrist_roll.pos'], result
+    wrist = result['gain']['wrist_roll.pos']
+    assert wrist['history'] == wrist['latest'] and all(np.isfinite(v) for v in wrist['history'].values()), wrist

@@ -52,6 +52,22 @@ def test_random_crop_and_jitter_change_training_inputs_not_evaluation_inputs(ima
     np.testing.assert_array_equal(first, policy.predict_chunk(obs, generator=torch.Generator().manual_seed(0)))
 
 
+@pytest.mark.parametrize('name', ['mlp', 'flow'])
+def test_state_noise_perturbs_training_states_only(name):
+    source = two_path_dataset(num_episodes=4)
+    config = make_config(name, {**STATE_ONLY[name], 'state_noise': 0.1, 'n_obs_steps': 2})
+    policy = make_policy(config, source.features, [], source.stats)
+    batch = {'observation.state': torch.as_tensor(np.stack([source[i]['observation.state'] for i in range(8)]))}
+    batch['observation.state'] = batch['observation.state'].unsqueeze(1).expand(-1, policy.config.n_obs_steps, -1)
+    clean = policy.normalizer.normalize('observation.state', batch['observation.state'].float())
+    noisy = policy.train().observation_inputs(batch)[0] - clean
+    assert 0.07 < noisy.std().item() < 0.13
+    assert not torch.equal(noisy[:, 0], noisy[:, 1])  # each history frame its own draw: the velocity is noisy too
+    torch.testing.assert_close(policy.eval().observation_inputs(batch)[0], clean)
+    with pytest.raises(ValueError, match='state_noise must be >= 0'):
+        make_config(name, {**STATE_ONLY[name], 'state_noise': -0.1})
+
+
 def test_weight_average_follows_the_power_schedule():
     source = two_path_dataset(num_episodes=4)
     policy = make_policy(make_config('mlp', STATE_ONLY['mlp']), source.features, [], source.stats)

@@ -58,6 +58,8 @@ class Policy(nn.Module):
         state = None
         if cfg.uses_state:
             state = self.normalizer.normalize(cfg.state_key, batch[cfg.state_key].float())
+            if self.training and cfg.state_noise > 0:
+                state = state + cfg.state_noise * torch.randn_like(state)
         images = {}
         for key in cfg.camera_keys or []:
             img = prepare_images(batch[key], cfg, key, self.training)

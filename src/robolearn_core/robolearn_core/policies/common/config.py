@@ -45,6 +45,10 @@ class PolicyConfig:
     crop_ratio: float = 1.0
     #: augmentation: random brightness, contrast and saturation factors in [1 - x, 1 + x] in training (0: off)
     color_jitter: float = 0.0
+    #: augmentation: Gaussian noise of this std added to the normalized state in training, each history frame its
+    #: own draw (0: off). A policy that copies the state into its actions with a gain above 1 amplifies its own
+    #: drift in closed loop; noisy training states lower that gain and move the weight to the cameras.
+    state_noise: float = 0.0
     # vision encoder
     vision_width: int = 64
     #: 'batch', 'group' (Diffusion Policy, from scratch) or 'frozen_batch' (ACT: pretrained statistics kept fixed)
@@ -75,6 +79,8 @@ class PolicyConfig:
             raise ValueError(f'crop_ratio must be in (0, 1], got {self.crop_ratio}')
         if not 0 <= self.color_jitter < 1:
             raise ValueError(f'color_jitter must be in [0, 1), got {self.color_jitter}')
+        if self.state_noise < 0:
+            raise ValueError(f'state_noise must be >= 0 (a std in normalized state units), got {self.state_noise}')
         if self.vision_width < 1:
             raise ValueError(f'vision_width must be >= 1, got {self.vision_width}')
         if self.state_dim < 0 or self.action_dim < 0:
