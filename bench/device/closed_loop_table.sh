@@ -8,7 +8,8 @@
 #   call 2, at once, while the machine is warm: bash bench/device/closed_loop_table.sh eval   (carry .whl-sim)
 #     every checkpoint closed loop on 50 held-out seeds on simulated time, two streams at a time: act and act_crop
 #     (temporal ensembling), the better act again with `replace`, with 100 ms more delay and with a sampled latent,
-#     mlp (blend), diffusion and flow (rtc, 10 denoising steps per chunk: ~2.5 minutes each)
+#     mlp (blend), diffusion and flow (temporal ensembling from the noise's mean, 10 denoising steps per chunk: ~2.5
+#     minutes each; flow trained with state noise and time_power 0.5, docs/closed-loop.md "Flow copied the state")
 set -uo pipefail
 R=/tmp/runs
 TE="--aggregation temporal_ensemble --threshold 0.8"
@@ -18,7 +19,7 @@ SAMPLER="--set crop_ratio=0.9 --set down_dims=[48,96,192] --set vision_width=24 
 if [ "$1" = train ]; then
   bash bench/device/train_sweep.sh "$2" "$3" 50 \
     "diffusion:--policy diffusion --recipe diffusion-paper $SAMPLER --steps ${SAMPLER_STEPS:-16000}" \
-    "flow:--policy flow --recipe flow-paper $SAMPLER --steps ${SAMPLER_STEPS:-16000}" \
+    "flow:--policy flow --recipe flow-paper $SAMPLER --set state_noise=0.1 --set time_power=0.5 --steps ${SAMPLER_STEPS:-16000}" \
     "act:$ACT --steps ${ACT_STEPS:-20000}" \
     "act_crop:$ACT --set crop_ratio=0.9 --steps ${ACT_STEPS:-20000}" \
     "mlp:--policy mlp --set vision_width=24 --batch-size 64 --lr 3e-4 --steps ${ACT_STEPS:-20000}" \
@@ -35,8 +36,8 @@ else
     cp -r $R/$best $R/${best}_replace && cp -r $R/$best $R/${best}_delay100
     bash bench/device/lockstep_runs.sh 50 "$R/${best}_replace|--aggregation replace --threshold 0.8 --delay 0.3" \
       "$R/${best}_delay100|$TE --delay 0.4" "$R/${best}_prior_latent|$TE --delay 0.3" >> $OUT/stream1.log 2>&1; } &
-  bash bench/device/lockstep_runs.sh 50 "$R/diffusion|--aggregation rtc --threshold 0.5 --delay 0.1" \
-    "$R/flow|--aggregation rtc --threshold 0.5 --delay 0.1" > $OUT/stream2.log 2>&1
+  bash bench/device/lockstep_runs.sh 50 "$R/diffusion|$TE --delay 0.1 --inference inference_noise=zero" \
+    "$R/flow|$TE --delay 0.1 --inference inference_noise=zero" > $OUT/stream2.log 2>&1
   wait
   cat $OUT/stream1.log $OUT/stream2.log | cut -c1-700
   (cd $OUT && tar cJf evals.tar.xz *.eval.log stream*.log && rm -f *.eval.log stream*.log)  # 8 files come back at most
