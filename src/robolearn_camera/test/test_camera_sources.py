@@ -65,7 +65,12 @@ def test_file_source_plays_at_fps_in_order(ros_graph, tmp_path):
     period = np.median(np.diff(stamps))
     assert abs(period - 1 / 30) < 0.004, period
     last = diag_values(diags, 'front')[-1]
-    assert float(last['measured_fps']) > 25 and last['connected'] == 'true' and last['level'] == b'\x00'
+    measured = float(last['measured_fps'])
+    assert measured > 25 and last['connected'] == 'true', last
+    # OK at >= 90% of 30 fps, WARN below: a loaded make test machine measured 26.1 once, rightly a WARN
+    # (the value is printed to 0.1 fps: at 27.0 either level is right)
+    expected = {b'\x00'} if measured > 27.05 else {b'\x01'} if measured < 26.95 else {b'\x00', b'\x01'}
+    assert last['level'] in expected, last
     assert int(last['dropped_frames']) <= 3
 
 
