@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / 'bench' / 'lerobot_peer'))
 from chunk_metric import DEFAULT_KS, ChunkErrorAccumulator, holdout_episodes, parse_episodes  # noqa: E402
 
 from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
-from robolearn_core.policies import load_policy  # noqa: E402
+from robolearn_core.policies import PolicyConfig, load_policy  # noqa: E402
 
 
 def add_held_out_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +39,26 @@ def add_held_out_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--dataset', required=True, help='the LeRobot v3.0 dataset it was trained on')
     parser.add_argument('--episodes', default=None, help="held-out episodes '3,17,40-44' (default: the checkpoint's)")
     parser.add_argument('--holdout-seed', type=int, default=0, help="fit's --seed, for the fallback rule")
+
+
+def observation_deltas(cfg: PolicyConfig, fps: float) -> dict[str, list[float]]:
+    """delta_timestamps of the observation keys: n_obs_steps frames 1/fps apart, the newest last (none for one)."""
+    if cfg.n_obs_steps == 1:
+        return {}
+    history = [(i - cfg.n_obs_steps + 1) / fps for i in range(cfg.n_obs_steps)]
+    return {k: history for k in observation_keys(cfg)}
+
+
+def observation_keys(cfg: PolicyConfig) -> list[str]:
+    return ([cfg.state_key] if cfg.uses_state else []) + list(cfg.camera_keys or [])
+
+
+def observation_frames(item: dict, cfg: PolicyConfig) -> list[dict]:
+    """The n_obs_steps observations of a reader item read with observation_deltas, oldest first (predict_chunk's order)."""
+    keys = observation_keys(cfg)
+    if cfg.n_obs_steps == 1:
+        return [{k: item[k] for k in keys}]
+    return [{k: item[k][j] for k in keys} for j in range(cfg.n_obs_steps)]
 
 
 def held_out(args: argparse.Namespace, n_episodes: int) -> tuple[list[int], str]:
@@ -73,11 +93,7 @@ def main() -> int:
     probe = DatasetReader(args.dataset)
     episodes, source = held_out(args, probe.num_episodes)
     fps = probe.fps
-    history = [(i - cfg.n_obs_steps + 1) / fps for i in range(cfg.n_obs_steps)]
-    obs_keys = ([cfg.state_key] if cfg.uses_state else []) + list(cfg.camera_keys or [])
-    deltas = {cfg.action_key: [i / fps for i in range(cfg.horizon)]}
-    if cfg.n_obs_steps > 1:
-        deltas |= {k: history for k in obs_keys}
+    deltas = {cfg.action_key: [i / fps for i in range(cfg.horizon)], **observation_deltas(cfg, fps)}
     reader = DatasetReader(args.dataset, episodes=episodes, delta_timestamps=deltas)
     indices = list(range(0, len(reader), args.stride))
     if args.max_frames:
@@ -85,10 +101,7 @@ def main() -> int:
     acc = ChunkErrorAccumulator(tuple(args.k), probe.features[cfg.action_key].get('names'))
     for i in indices:
         item = reader[i]
-        if cfg.n_obs_steps > 1:
-            frames = [{k: item[k][j] for k in obs_keys} for j in range(cfg.n_obs_steps)]
-        else:
-            frames = [{k: item[k] for k in obs_keys}]
+        frames = observation_frames(item, cfg)
         if args.blank_cameras:  # the reader's frames are float 0..1
             frames = [{k: v if k == cfg.state_key else np.full_like(v, 0.5) for k, v in f.items()} for f in frames]
         chunk = policy.predict_chunk(observation_frames=frames)

@@ -23,7 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'src' / 'robolearn_core'))
-from offline_chunk_error import add_held_out_arguments, held_out  # noqa: E402
+from offline_chunk_error import add_held_out_arguments, held_out, observation_deltas, observation_frames  # noqa: E402
 
 from robolearn_core.dataset.reader import DatasetReader  # noqa: E402
 from robolearn_core.policies import load_policy  # noqa: E402
@@ -52,15 +52,10 @@ def main() -> int:
     unknown = [n for n in names if n not in all_names]
     if unknown:
         parser.error(f'--joints: {", ".join(unknown)} not in the state (its names: {", ".join(all_names)})')
-    history = [(i - cfg.n_obs_steps + 1) / probe.fps for i in range(cfg.n_obs_steps)]
-    keys = [cfg.state_key, *(cfg.camera_keys or [])]
-    reader = DatasetReader(args.dataset, episodes=episodes,
-                           delta_timestamps={k: history for k in keys} if cfg.n_obs_steps > 1 else None)
+    reader = DatasetReader(args.dataset, episodes=episodes, delta_timestamps=observation_deltas(cfg, probe.fps) or None)
     gains = {name: {'history': [], 'latest': []} for name in names}
     for i in range(0, len(reader), args.stride):
-        item = reader[i]
-        frames = ([{k: item[k][j] for k in keys} for j in range(cfg.n_obs_steps)] if cfg.n_obs_steps > 1
-                  else [{k: item[k] for k in keys}])
+        frames = observation_frames(reader[i], cfg)
         for name in names:
             for kind, gain in state_gain(policy, frames, all_names.index(name), args.delta).items():
                 gains[name][kind].append(gain)
