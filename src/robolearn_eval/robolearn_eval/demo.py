@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -63,11 +64,13 @@ class Stage:
         log = self.run_dir / f'{name}.log'
         with open(log, 'a') as out:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
-            stdout = []
+            stdout: list[str] = []   # read beside stderr: a report over the pipe's 64 KiB would otherwise block both
+            reader = threading.Thread(target=lambda: stdout.extend(proc.stdout.read().splitlines()), daemon=True)
+            reader.start()
             for line in proc.stderr:       # progress bars and logs: shown and kept
                 sys.stderr.write(line)
                 out.write(line)
-            stdout = proc.stdout.read().splitlines()
+            reader.join()
             out.write('\n'.join(stdout) + '\n')
         proc.wait()
         if proc.returncode != 0:

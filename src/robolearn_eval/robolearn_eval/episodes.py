@@ -39,6 +39,17 @@ POLICY_READY_TIMEOUT_S = 300.0
 #: Wall seconds after the world's reset before the policy and executor start a new episode: the driver's
 #: joint states must already show the arm at home, where the executor's start-up ramp begins.
 RESET_SETTLE_WALL_S = 0.2
+#: Wall seconds a service's answer may take before the request counts as lost and is sent again. Fast DDS drops
+#: a response when the server has not yet matched the client's reply reader (the server's log then says "failed
+#: to send response (timeout): client will not receive response"); seen in make test on the policy node's first
+#: reset, after which evaluate waited on that answer for the whole POLICY_READY_TIMEOUT_S.
+ANSWER_WAIT_S = 15.0
+#: Services whose refusal of a request sent again after a lost answer says that the first one was done
+#: (robolearn_core's EpisodeRecorder and DatasetWriter refusals). Resetting the policy, the executor or restarting
+#: the world twice changes nothing; the world's reset (the next seed) passes ``took_effect`` instead.
+DONE_BEFORE = {'/recorder/start_episode': 'is still in progress',
+               '/recorder/save_episode': 'no episode in progress',
+               '/recorder/discard_episode': 'no episode in progress'}
 
 
 @dataclass
@@ -86,8 +97,8 @@ class EpisodeWatcher(Node):
 
 
 class EpisodeRunner:
-    def __init__(self, graph: SimGraph, node: EpisodeWatcher) -> None:
-        self.graph, self.node = graph, node
+    def __init__(self, graph: SimGraph, node: EpisodeWatcher, answer_wait_s: float = ANSWER_WAIT_S) -> None:
+        self.graph, self.node, self.answer_wait_s = graph, node, answer_wait_s
         self._rejected_before = 0.0  # the executor's rejected chunks (a count over its life) at the last episode's end
 
     def spin_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> None:
@@ -99,16 +110,36 @@ class EpisodeRunner:
                 raise RuntimeError('a node of the simulated graph died: ' + '\n'.join(self.graph.crashed()))
             rclpy.spin_once(self.node, timeout_sec=0.05)
 
-    def call(self, service: str, timeout: float = 60.0, retry_while: str = '') -> str:
-        """Call a Trigger service; while its answer contains ``retry_while``, ask again (e.g. streams not up yet)."""
+    def call(self, service: str, timeout: float = 60.0, retry_while: str = '',
+             took_effect: Callable[[], bool] | None = None) -> str:
+        """Call a Trigger service; while its answer contains ``retry_while``, ask again (e.g. streams not up yet).
+
+        An answer that has not come after ``answer_wait_s`` is taken as lost (ANSWER_WAIT_S) and the request is
+        sent again, unless ``took_effect()`` already shows the first one was done (for a service whose repeat
+        is not harmless); a refusal in DONE_BEFORE after a lost answer means the same.
+        """
         client, deadline = self.node.clients_by_name[service], time.monotonic() + timeout
         self.spin_until(client.service_is_ready, timeout, f'the service {service}')
+        lost = 0
         while True:
-            future = client.call_async(Trigger.Request())
-            self.spin_until(future.done, timeout, f'{service} to answer')
+            future, answer_by = client.call_async(Trigger.Request()), time.monotonic() + self.answer_wait_s
+            self.spin_until(lambda f=future, by=answer_by: f.done() or time.monotonic() > by, timeout,
+                            f'{service} to answer')
+            if not future.done():
+                client.remove_pending_request(future)
+                lost += 1
+                if took_effect is not None and took_effect():
+                    return '(answer lost; the request was done)'
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f'{service} did not answer any of {lost} requests in {timeout:.0f} s')
+                print(f'evaluate: no answer from {service} within {self.answer_wait_s:g} s (a lost DDS response, or '
+                      'the node still busy starting); asking again', file=sys.stderr, flush=True)
+                continue
             result = future.result()
             if result.success:
                 return result.message
+            if lost and service in DONE_BEFORE and DONE_BEFORE[service] in result.message:
+                return f'(answer lost; the request was done: {result.message})'
             if not retry_while or retry_while not in result.message or time.monotonic() > deadline:
                 raise RuntimeError(f'{service} failed: {result.message}')
             rclpy.spin_once(self.node, timeout_sec=0.5)
@@ -130,7 +161,12 @@ class EpisodeRunner:
             seed = plan.first_seed + i
             # the first seed's episode started on its own when the drivers connected, so it may be under way
             # (with the expert: mid-task, and a recording begun there is the tail of a demonstration)
-            self.call('/world_node/reset' if i > 0 else '/world_node/restart')
+            # (a reset sent twice would skip a seed: a lost answer is checked against the episode published;
+            # a restart sent twice changes nothing)
+            if i == 0:
+                self.call('/world_node/restart')
+            else:
+                self.call('/world_node/reset', took_effect=lambda s=seed: node.episode['seed'] == s)
             self.spin_until(lambda s=seed: node.episode['seed'] == s and node.episode['sim_time'] < 0.5, 30.0,
                             f'episode {seed} to start')
             if plan.policy:
