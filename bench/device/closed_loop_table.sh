@@ -5,9 +5,8 @@
 #     trains act, act with random crops, diffusion, flow, mlp and make demo's CPU-sized act (its step count on 2
 #     CPU cores in 30 minutes) together (bench/device/train_sweep.sh); the
 #     checkpoints come back as tar parts and stay in /tmp/runs while the machine is warm
-#   call 1b, at once: bash bench/device/closed_loop_table.sh resume DATASET MINUTES   (carry as call 1)
-#     every run the time limit stopped goes on to the end of its schedule (flow's 30,000 steps need two calls:
-#     about 33 steps/s with three runs on one H200); their checkpoints come back again
+#   call 1b, at once: call 1 again: every run the time limit stopped goes on to the end of its schedule (flow's
+#     30,000 steps need two calls: about 33 steps/s with three runs on one H200); the checkpoints come back again
 #   call 2, at once, while the machine is warm: bash bench/device/closed_loop_table.sh eval   (carry .whl-sim)
 #     every checkpoint closed loop on 50 held-out seeds on simulated time, two streams at a time: act and act_crop
 #     (temporal ensembling), the better act again with `replace`, with 100 ms more delay and with a sampled latent,
@@ -29,22 +28,6 @@ if [ "$1" = train ]; then
     "mlp:--policy mlp --set vision_width=24 --batch-size 64 --lr 3e-4 --steps ${ACT_STEPS:-20000}" \
     "actdemo:--policy act $(PYTHONPATH=src/robolearn_eval python3 -c 'from robolearn_eval.demo import DEMO_FIT; print(" ".join(DEMO_FIT["act"]))' \
       2>/dev/null || echo MISSING) --steps ${DEMO_STEPS:-8000}"
-elif [ "$1" = resume ]; then
-  export PYTHONUNBUFFERED=1 PYTHONPATH=/tmp/site:$PWD/src/robolearn_core:$PWD/src/robolearn_train:$PWD
-  for run in $R/*/; do
-    name=$(basename $run)
-    grep -q '"interrupted": "time_limit"' $run/summary.json 2>/dev/null || continue
-    steps=$(python3 -c "import json; print(json.load(open('$run/settings.json'))['train']['steps'])")
-    python3 -m robolearn_train.fit --resume $run/checkpoints/last --steps $steps --output $run --dataset "$2" \
-      --cache-dir /tmp/cache --no-progress --workers 3 --log-every 500 --val-every 1000 --time-limit ${3}m > $R/$name.resume.log 2>&1 &
-  done
-  wait
-  for log in $R/*.resume.log; do
-    name=$(basename $log .resume.log)
-    echo "== $name: $(grep '^{' $log | tail -1 | cut -c1-300)"
-    tar -cJf - --exclude training_state.pt -C $R/$name checkpoints/best loss_curve.png metrics.jsonl settings.json \
-      | split -b 15M - $OUT/$name.tar.xz.part
-  done
 else
   export WORKERS=$(( $(nproc) / 2 - 1 ))
   { bash bench/device/lockstep_runs.sh 50 "$R/act|$TE --delay 0.3" "$R/act_crop|$TE --delay 0.3" \

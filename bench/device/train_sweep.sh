@@ -5,6 +5,8 @@
 # time (bench/device/lockstep_runs.sh); otherwise run that script in the next call, while the machine is warm.
 # SAVE_EVERY=N keeps checkpoints/step_N on the machine (for a closed-loop choice of checkpoint in the next call).
 # A spec without "|EVAL ARGS" is trained only (its closed loop then goes into the next call: the 10-minute limit).
+# Called again on the warm machine with the same specs, a run that --time-limit stopped goes on from its last
+# checkpoint to its --steps (a schedule longer than one call), and a finished one is left as it is.
 #
 #   bash bench/device/train_sweep.sh DATASET MINUTES EPISODES "NAME:FIT ARGS|EVAL ARGS" ...
 set -uo pipefail
@@ -20,8 +22,12 @@ echo "cache built in $(( $(date +%s) - T0 )) s" | tee $OUT/summary.log
 GPUS=$(nvidia-smi -L | wc -l); i=0  # the runs take the GPUs in turn (nvidia-h200-x2: half of them each)
 for spec in "$@"; do
   name=${spec%%:*}; rest=${spec#*:}; fit=${rest%%|*}
+  if [ -f $R/$name/summary.json ]; then  # trained in an earlier call: continue it if the time limit stopped it
+    grep -q '"interrupted": "time_limit"' $R/$name/summary.json || continue
+    fit="--resume $R/$name/checkpoints/last $(grep -o -- '--steps [0-9]*' <<< "$fit")"
+  fi
   CUDA_VISIBLE_DEVICES=$(( i++ % GPUS )) \
-    $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every ${SAVE_EVERY:-100000} --output $R/$name > $R/$name.log 2>&1 &
+    $FIT $fit --time-limit ${MIN}m --val-every 1000 --save-every ${SAVE_EVERY:-100000} --output $R/$name >> $R/$name.log 2>&1 &
 done
 wait
 echo "trained in $(( $(date +%s) - T0 )) s" | tee -a $OUT/summary.log
