@@ -44,12 +44,15 @@ DEMO_FIT = {
              '--set', 'state_noise=0.1', '--set', 'time_power=0.5', '--batch-size', '32'],
     'mlp': ['--set', 'vision_width=16', '--batch-size', '64'],
 }
-#: the executor's merge mode and g for each policy (evaluate --aggregation, --threshold; ensembling wants a fresh
-#: chunk often), and where the samplers start (evaluate --inference-noise): temporal ensembling from the noise's
-#: mean did better for diffusion and flow than rtc from fresh noise (docs/closed-loop.md, "Where the samplers start")
-DEMO_EXECUTOR = {'act': ('temporal_ensemble', 0.8), 'diffusion': ('temporal_ensemble', 0.8),
-                 'flow': ('temporal_ensemble', 0.8), 'mlp': ('blend', 0.5)}
-DEMO_INFERENCE_NOISE = {'diffusion': 'zero', 'flow': 'zero'}
+#: evaluate arguments of the demo's policies: the executor's merge mode and g (ensembling wants a fresh chunk
+#: often), and for the samplers where they start: temporal ensembling from the noise's mean did better for diffusion
+#: and flow than rtc from fresh noise (docs/closed-loop.md, "Where the samplers start")
+DEMO_DEPLOY = {
+    'act': ['--aggregation', 'temporal_ensemble', '--threshold', '0.8'],
+    'diffusion': ['--aggregation', 'temporal_ensemble', '--threshold', '0.8', '--inference-noise', 'zero'],
+    'flow': ['--aggregation', 'temporal_ensemble', '--threshold', '0.8', '--inference-noise', 'zero'],
+    'mlp': ['--aggregation', 'blend', '--threshold', '0.5'],
+}
 STAGES = ('record', 'validate', 'plot', 'fit', 'evaluate', 'rollout', 'report')
 
 
@@ -134,11 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     dataset, train_dir, rollout = run_dir / 'dataset', run_dir / 'train', run_dir / 'rollout'
     checkpoint = train_dir / 'checkpoints' / 'best'
     policy = settings['policy']
-    aggregation, threshold = DEMO_EXECUTOR[policy]
-    deploy = ['--aggregation', aggregation, '--threshold', str(threshold), '--device', settings['device'],
+    deploy = [*DEMO_DEPLOY[policy], '--device', settings['device'],
               '--max-episode-s', str(settings.get('max_episode_s', 30.0))]  # (runs from before the option: 30)
-    if policy in DEMO_INFERENCE_NOISE:
-        deploy += ['--inference-noise', DEMO_INFERENCE_NOISE[policy]]
     started = time.monotonic()
     try:
         if not stage.done('record'):
