@@ -33,7 +33,7 @@ else
   { bash bench/device/lockstep_runs.sh 50 "$R/act|$TE --delay 0.3" "$R/act_crop|$TE --delay 0.3" \
       "$R/mlp|--aggregation blend --threshold 0.5 --delay 0.3" "$R/actdemo|$TE --delay 0.3" > $OUT/stream1.log 2>&1
     # the variants of whichever act did better
-    best=$(python3 -c "import json,sys; r={n: json.loads(open(f'$OUT/{n}.eval.log').read().strip().splitlines()[-1])['success_rate'] for n in ('act','act_crop')}; print(max(r, key=r.get))")
+    best=$(python3 -c "import json,sys; r={n: json.loads(open(f'$OUT/{n}.seed5000.eval.log').read().strip().splitlines()[-1])['success_rate'] for n in ('act','act_crop')}; print(max(r, key=r.get))")
     cp -r $R/$best $R/${best}_prior_latent && sed -i 's/"inference_latent": "zero"/"inference_latent": "prior"/' \
       $R/${best}_prior_latent/checkpoints/best/config.json
     cp -r $R/$best $R/${best}_replace && cp -r $R/$best $R/${best}_delay100

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
 # Closed loop on simulated time (bench/lockstep_eval.py, 15 processes, inference on the GPU) for fit runs, on held-out
-# seeds 5000..; each run's log goes to $OUT. Needs .whl-sim carried (bench/device/sim_site.sh).
+# seeds from $SEED (default 5000, the test seeds; 6000 for the validation seeds); each run's log goes to $OUT. A run
+# is a fit output directory, or NAME=DIR1,DIR2,... for those runs' best checkpoints deployed as one ensemble
+# (their chunks averaged). Needs .whl-sim carried (bench/device/sim_site.sh).
 #
-#   bash bench/device/lockstep_runs.sh EPISODES "RUN_DIR|EVAL ARGS" ...
+#   [SEED=6000] [WORKERS=15] bash bench/device/lockstep_runs.sh EPISODES "RUN_DIR|EVAL ARGS" "NAME=RUN1,RUN2|EVAL ARGS" ...
 set -uo pipefail
 EPISODES=$1; shift
 source bench/device/sim_site.sh
 for spec in "$@"; do
-  run=${spec%%|*}; ev=${spec#*|}; name=$(basename $run)
-  python3 bench/lockstep_eval.py --checkpoint $run/checkpoints/best --episodes $EPISODES --seed 5000 --workers ${WORKERS:-15} \
-    --device cuda $ev 2>&1 | grep -v 'lockstep episodes' > $OUT/$name.eval.log
-  echo "== $name lockstep ($ev): $(tail -1 $OUT/$name.eval.log | cut -c1-600)"
+  run=${spec%%|*}; ev=${spec#*|}
+  if [[ $run == *=* ]]; then
+    name=${run%%=*}; ckpt=$(tr , '\n' <<< "${run#*=}" | sed 's|$|/checkpoints/best|' | paste -sd,)
+  else
+    name=$(basename $run); ckpt=$run/checkpoints/best
+  fi
+  log=$OUT/$name.seed${SEED:-5000}.eval.log
+  python3 bench/lockstep_eval.py --checkpoint $ckpt --episodes $EPISODES --seed ${SEED:-5000} --workers ${WORKERS:-15} \
+    --device cuda $ev 2>&1 | grep -v 'lockstep episodes' > $log
+  echo "== $name seeds ${SEED:-5000}+ lockstep ($ev): $(tail -1 $log | cut -c1-600)"
 done

@@ -4,6 +4,7 @@
 # PyAV). When .whl-sim/sim-site.tar.xz is carried too, each best checkpoint then runs closed loop on simulated
 # time (bench/device/lockstep_runs.sh); otherwise run that script in the next call, while the machine is warm.
 # SAVE_EVERY=N keeps checkpoints/step_N on the machine (for a closed-loop choice of checkpoint in the next call).
+# RETURN=0 leaves the checkpoints on the machine only (xz takes ~12 s per checkpoint; a later call returns them).
 # A spec without "|EVAL ARGS" is trained only (its closed loop then goes into the next call: the 10-minute limit).
 # Called again on the warm machine with the same specs, a run that --time-limit stopped goes on from its last
 # checkpoint to its --steps (a schedule longer than one call), and a finished one is left as it is.
@@ -36,8 +37,8 @@ for spec in "$@"; do
   name=${spec%%:*}; rest=${spec#*:}
   echo "== $name: $(grep '^{' $R/$name.log | tail -1 | cut -c1-400)" >> $OUT/summary.log
   grep -i 'error\|traceback' $R/$name.log | head -5 >> $OUT/summary.log
-  tar -cJf - --exclude training_state.pt -C $R/$name checkpoints/best loss_curve.png metrics.jsonl settings.json \
-    | split -b 15M - $OUT/$name.tar.xz.part
+  [ "${RETURN:-1}" = 0 ] || tar -cJf - --exclude training_state.pt -C $R/$name checkpoints/best loss_curve.png metrics.jsonl \
+    settings.json | split -b 15M - $OUT/$name.tar.xz.part
   [[ $rest == *"|"* ]] && evals+=("$R/$name|${rest#*|}")
 done
 [ -f .whl-sim/sim-site.tar.xz ] && [ ${#evals[@]} -gt 0 ] && bash bench/device/lockstep_runs.sh $EPISODES "${evals[@]}" >> $OUT/summary.log
