@@ -6,7 +6,7 @@
 #
 #   [SEED=6000] [WORKERS=15] bash bench/device/lockstep_runs.sh EPISODES "RUN_DIR|EVAL ARGS" "NAME=RUN1,RUN2|EVAL ARGS" ...
 set -uo pipefail
-EPISODES=$1; shift
+EPISODES=$1; SEED=${SEED:-5000}; shift
 source bench/device/sim_site.sh
 for spec in "$@"; do
   run=${spec%%|*}; ev=${spec#*|}
@@ -15,8 +15,8 @@ for spec in "$@"; do
   else
     name=$(basename $run); ckpt=$run/checkpoints/best
   fi
-  log=$OUT/$name.seed${SEED:-5000}.eval.log
-  python3 bench/lockstep_eval.py --checkpoint $ckpt --episodes $EPISODES --seed ${SEED:-5000} --workers ${WORKERS:-15} \
+  log=$OUT/$name.seed$SEED.eval.log
+  python3 bench/lockstep_eval.py --checkpoint $ckpt --episodes $EPISODES --seed $SEED --workers ${WORKERS:-15} \
     --device cuda $ev 2>&1 | grep -v 'lockstep episodes' > $log
-  echo "== $name seeds ${SEED:-5000}+ lockstep ($ev): $(tail -1 $log | cut -c1-600)"
+  echo "== $name seeds $SEED+ lockstep ($ev): $(tail -1 $log | cut -c1-600)"
 done
